@@ -1,0 +1,47 @@
+#!/bin/sh
+# make bench: the foundation's benchmarks, printed as a table with the ratio of
+# each target to the measured median (above 1.0 means better than the target).
+# Timings are medians of fresh processes; this is a benchmark, never a test.
+set -eu
+runs=${NPH_BENCH_RUNS:-11}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/nph-bench-XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+mkdir "$tmp/plugins.d"
+printf '[driver]\nmodule = fake\n[options]\nnode_count = 10000\n' >"$tmp/plugins.d/fake.conf"
+export NEPHELE_PLUGIN_PATH="$top_builddir/drivers/fake/.libs"
+load="$top_builddir/tests/bench/bench-load"
+manage="$top_builddir/services/manage/.libs/nephele-manage"
+
+median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+now_ns() { date +%s%N; }
+
+i=0
+while [ $i -lt "$runs" ]; do
+  "$load" "$tmp/plugins.d" >>"$tmp/load"
+  # Time the real binary, not libtool's wrapper script around it.
+  t0=$(now_ns)
+  LD_LIBRARY_PATH="$top_builddir/core/.libs" "$manage" --plugins-dir "$tmp/plugins.d" \
+    driver list >"$tmp/list"
+  t1=$(now_ns)
+  echo "$(( (t1 - t0) / 1000 ))" >>"$tmp/list-us"
+  i=$((i + 1))
+done
+grep -q ' 10000 ' "$tmp/list" || { echo "bench: driver list did not report 10000 nodes" >&2; exit 1; }
+nodes=$(awk 'NR == 1 {print $3}' "$tmp/load")
+[ "$nodes" = 10000 ] || { echo "bench: loaded $nodes nodes, not 10000" >&2; exit 1; }
+
+load_s=$(awk '{print $1}' "$tmp/load" | median)
+rss_kib=$(awk '{print $2}' "$tmp/load" | median)
+list_s=$(median <"$tmp/list-us" | awk '{printf "%.6f", $1 / 1e6}')
+
+row() { # name measured unit target
+  awk -v n="$1" -v m="$2" -v u="$3" -v t="$4" 'BEGIN {
+    printf "%-52s %12.4f %-4s %10.4f %-4s %8.1fx\n", n, m, u, t, u, (m > 0 ? t / m : 0) }'
+}
+echo
+echo "Nephele foundation benchmarks (median of $runs fresh processes, fake driver, 10,000 nodes)"
+printf "%-52s %17s %15s %9s\n" "benchmark" "measured" "target" "ratio"
+row "load + start + read every node's resources (time)" "$load_s" s 0.2
+row "load + start + read every node's resources (peak RSS)" "$(awk -v k="$rss_kib" 'BEGIN {print k / 1024}')" MiB 20
+row "nephele-manage driver list (wall time)" "$list_s" s 0.3
+echo "(ratio = target / measured; above 1.0x beats the target)"
