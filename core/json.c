@@ -56,6 +56,13 @@ static nph_status get_typed(json_object *obj, const char *key, bool required, js
         *out = NULL;
         return NPH_OK;
     }
+    if (!member) {
+        /* JSON null: absent for an optional member, wrong for a required one. */
+        if (required)
+            return nph_error_set(err, NPH_ERR_INVALID, "'%s' must be %s, not null", key, type_name);
+        *out = NULL;
+        return NPH_OK;
+    }
     if (!json_object_is_type(member, type))
         return nph_error_set(err, NPH_ERR_INVALID, "'%s' must be %s, not %s", key, type_name,
                              json_type_to_name(json_object_get_type(member)));

@@ -17,7 +17,8 @@ json_object *nph_json_parse(const char *text, size_t len, nph_error *err);
 
 /* Typed member reads.  A missing member is NPH_ERR_NOT_FOUND when `required`
  * (and leaves *out untouched otherwise); a member of the wrong type is
- * NPH_ERR_INVALID.  Messages name the member.  Returned pointers are owned
+ * NPH_ERR_INVALID.  A JSON null reads as absent for an optional member.
+ * Messages name the member.  Returned pointers are owned
  * by `obj`. */
 nph_status nph_json_get_string(json_object *obj, const char *key, bool required,
                                const char **out, nph_error *err);

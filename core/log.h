@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include "virt-driver.h"
 
-#define NPH_LOG_INIT(name) static const char nph_log_category[] = name
+#define NPH_LOG_INIT(name) __attribute__((unused)) static const char nph_log_category[] = name
 
 void nph_log_set_level(nph_log_level level);
 nph_log_level nph_log_get_level(void);

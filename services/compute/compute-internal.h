@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef NPH_COMPUTE_INTERNAL_H
+#define NPH_COMPUTE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include "compute.h"
+#include "json.h"
+#include "plugin.h"
+
+#define COMPUTE_LOCK_STRIPES 64
+
+/* Which driver holds a node, sorted by name for bsearch. */
+struct node_entry {
+    char *name;
+    nph_driver *drv;
+};
+
+struct nph_compute {
+    char *host;
+    char topic[300];
+    nph_bus *bus;
+    nph_driver_set drivers;
+    struct node_entry *nodes;
+    size_t n_nodes;
+    int64_t rpc_timeout_ms;
+    int64_t report_interval_s, sync_interval_s, resource_interval_s;
+
+    /* One operation per instance at a time: a lock per stripe of UUIDs. */
+    pthread_mutex_t stripes[COMPUTE_LOCK_STRIPES];
+
+    /* Periodic tasks, and instances whose driver reported an event. */
+    pthread_t periodic;
+    bool periodic_started;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    bool stopping;
+    char (*event_uuids)[40];
+    size_t n_events, cap_events;
+};
+
+/* An instance record seen as the driver contract's structs.  Strings point
+ * into `record` and `image`, which the view holds references to. */
+struct instance_view {
+    struct nph_instance inst;
+    struct nph_flavor flavor;
+    struct nph_image_meta image;
+    struct nph_kv *kv; /* extra specs, image properties and metadata, one block */
+    json_object *record;
+    json_object *image_json;
+};
+
+/* compute-view.c */
+nph_status instance_view_init(struct instance_view *v, json_object *record, json_object *image,
+                              nph_error *err);
+void instance_view_free(struct instance_view *v);
+
+/* compute.c */
+nph_driver *compute_driver_for(nph_compute *c, const char *node);
+nph_status compute_call(nph_compute *c, const char *method, json_object *args,
+                        json_object **result, nph_error *err);
+pthread_mutex_t *compute_stripe(nph_compute *c, const char *uuid);
+nph_status compute_report_nodes(nph_compute *c, nph_error *err);
+nph_status compute_heartbeat(nph_compute *c, nph_error *err);
+
+/* compute-ops.c: the handler of the compute.<host> topic. */
+nph_status compute_handle(void *opaque, const char *method, json_object *args,
+                          json_object **result, nph_error *err);
+/* Bring one instance's record in line with the hypervisor (power sync). */
+nph_status compute_sync_instance(nph_compute *c, json_object *record, nph_error *err);
+/* At start-up: settle instances a crash left in a task state. */
+nph_status compute_repair_instances(nph_compute *c, nph_error *err);
+
+/* compute-periodic.c */
+nph_status compute_periodic_start(nph_compute *c, nph_error *err);
+void compute_periodic_stop(nph_compute *c);
+void compute_on_event(void *opaque, nph_driver *drv, const struct nph_driver_event *event);
+
+#endif

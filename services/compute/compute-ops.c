@@ -1,0 +1,466 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Instance operations on the compute.<host> topic.  Each runs under its
+ * instance's lock: read the record through the conductor, check the task
+ * state the API set, call the driver, then write the outcome in one update
+ * (or a fault when the driver failed).  The driver is never called with a
+ * lock other than the instance's held.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "compute-internal.h"
+#include "error.h"
+#include "log.h"
+#include "objects.h"
+
+NPH_LOG_INIT("compute.ops");
+
+/* vm_state that follows a power state, as the database should show it. */
+static const char *vm_state_for(nph_power_state ps)
+{
+    switch (ps) {
+    case NPH_POWER_RUNNING: return "active";
+    case NPH_POWER_PAUSED: return "paused";
+    case NPH_POWER_SUSPENDED: return "suspended";
+    default: return "stopped";
+    }
+}
+
+static const char *member_string(json_object *obj, const char *key)
+{
+    const char *v = NULL;
+    nph_json_get_string(obj, key, false, &v, NULL);
+    return v;
+}
+
+static void now_iso(char out[32])
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char base[24];
+    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, 32, "%s.%06ldZ", base, ts.tv_nsec / 1000);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Conductor calls.                                                         */
+
+static nph_status get_record(nph_compute *c, const char *uuid, json_object **record,
+                             nph_error *err)
+{
+    nph_auto_json *args = json_object_new_object();
+    nph_json_add_string(args, "uuid", uuid);
+    return compute_call(c, "instance_get", args, record, err);
+}
+
+/* Update the record if its task state is still `expected` ("none" for
+ * none, NULL for any). */
+static nph_status update_record(nph_compute *c, const char *uuid, json_object *changes,
+                                const char *expected, nph_error *err)
+{
+    nph_auto_json *args = json_object_new_object();
+    nph_json_add_string(args, "uuid", uuid);
+    json_object_object_add(args, "changes", json_object_get(changes));
+    if (expected)
+        json_object_object_add(args, "expected_task_state",
+                               strcmp(expected, "none") == 0 ? NULL
+                                                             : json_object_new_string(expected));
+    return compute_call(c, "instance_update", args, NULL, err);
+}
+
+static void record_fault(nph_compute *c, const char *uuid, const nph_error *why)
+{
+    nph_auto_json *args = json_object_new_object();
+    nph_json_add_string(args, "uuid", uuid);
+    nph_json_add_int(args, "code", why->code == NPH_ERR_CONFLICT ? 409 : 500);
+    nph_json_add_string(args, "message", why->message);
+    nph_json_add_string(args, "details", nph_status_name(why->code));
+    nph_json_add_string(args, "host", c->host);
+    nph_error err = NPH_ERROR_INIT;
+    if (compute_call(c, "instance_fault_create", args, NULL, &err) != NPH_OK)
+        nph_err("cannot record the fault of instance %s: %s", uuid, err.message);
+}
+
+static void action_event(nph_compute *c, const char *uuid, const char *action, const char *event,
+                         const char *outcome)
+{
+    const char *rid = nph_log_request_id();
+    if (!rid)
+        return; /* work nobody requested (repairs, syncs) has no action to attach to */
+    nph_auto_json *args = json_object_new_object();
+    nph_json_add_string(args, "uuid", uuid);
+    nph_json_add_string(args, "action", action);
+    nph_json_add_string(args, "event", event);
+    nph_json_add_string(args, "request_id", rid);
+    nph_json_add_string(args, "result", outcome);
+    nph_json_add_string(args, "host", c->host);
+    nph_error err = NPH_ERROR_INIT;
+    if (compute_call(c, "instance_action_event", args, NULL, &err) != NPH_OK)
+        nph_warn("cannot record event %s of instance %s: %s", event, uuid, err.message);
+}
+
+/* The power state the driver reports, NOSTATE when it has no such guest. */
+static nph_power_state driver_power_state(nph_driver *drv, const struct nph_instance *inst)
+{
+    struct nph_instance_info info = { 0 };
+    nph_error err = NPH_ERROR_INIT;
+    if (NPH_DRIVER_CALL(drv, get_info, &err, inst, &info) != NPH_OK)
+        return NPH_POWER_NOSTATE;
+    return info.state;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Simple operations: one driver call between a task state and a result.   */
+
+struct simple_op {
+    const char *method;     /* bus method */
+    const char *action;     /* instance action, as os-instance-actions names it */
+    const char *task_state; /* what the API set before casting */
+    int kind;
+};
+
+enum { OP_STOP, OP_START, OP_REBOOT_SOFT, OP_REBOOT_HARD, OP_PAUSE, OP_UNPAUSE, OP_SUSPEND,
+       OP_RESUME };
+
+static const struct simple_op simple_ops[] = {
+    { "stop_instance", "stop", "powering-off", OP_STOP },
+    { "start_instance", "start", "powering-on", OP_START },
+    { "reboot_instance", "reboot", "rebooting", OP_REBOOT_SOFT },
+    { "reboot_instance", "reboot", "rebooting_hard", OP_REBOOT_HARD },
+    { "pause_instance", "pause", "pausing", OP_PAUSE },
+    { "unpause_instance", "unpause", "unpausing", OP_UNPAUSE },
+    { "suspend_instance", "suspend", "suspending", OP_SUSPEND },
+    { "resume_instance", "resume", "resuming", OP_RESUME },
+};
+
+static nph_status run_simple(nph_driver *drv, const struct nph_instance *inst, int kind,
+                             nph_error *err)
+{
+    switch (kind) {
+    case OP_STOP: return NPH_DRIVER_CALL(drv, power_off, err, inst, 60);
+    case OP_START: return NPH_DRIVER_CALL(drv, power_on, err, inst);
+    case OP_REBOOT_SOFT: return NPH_DRIVER_CALL(drv, reboot, err, inst, NPH_REBOOT_SOFT);
+    case OP_REBOOT_HARD: return NPH_DRIVER_CALL(drv, reboot, err, inst, NPH_REBOOT_HARD);
+    case OP_PAUSE: return NPH_DRIVER_CALL(drv, pause, err, inst);
+    case OP_UNPAUSE: return NPH_DRIVER_CALL(drv, unpause, err, inst);
+    case OP_SUSPEND: return NPH_DRIVER_CALL(drv, suspend, err, inst);
+    case OP_RESUME: return NPH_DRIVER_CALL(drv, resume, err, inst);
+    }
+    return nph_error_set(err, NPH_ERR_INVALID, "unknown operation %d", kind);
+}
+
+/* Read the record and check it is this host's and in `task_state`; *drv is
+ * the driver of its node, or NULL when no driver here has that node. */
+static nph_status prepare(nph_compute *c, const char *uuid, const char *task_state,
+                          json_object *image, struct instance_view *view, nph_driver **drv,
+                          nph_error *err)
+{
+    nph_auto_json *record = NULL;
+    nph_status st = get_record(c, uuid, &record, err);
+    if (st != NPH_OK)
+        return st;
+    const char *host = member_string(record, "host");
+    const char *current = member_string(record, "task_state");
+    if (!host || strcmp(host, c->host) != 0)
+        return nph_error_set(err, NPH_ERR_CONFLICT, "instance %s is on host %s, not %s", uuid,
+                             host ? host : "(none)", c->host);
+    if (task_state && (!current || strcmp(current, task_state) != 0))
+        return nph_error_set(err, NPH_ERR_CONFLICT,
+                             "instance %s: expected task_state '%s' but it is '%s'", uuid,
+                             task_state, current ? current : "none");
+    st = instance_view_init(view, record, image, err);
+    if (st != NPH_OK)
+        return st;
+    *drv = compute_driver_for(c, view->inst.node);
+    return NPH_OK;
+}
+
+/* prepare(), then insist on a driver for the node. */
+static nph_status prepare_with_driver(nph_compute *c, const char *uuid, const char *task_state,
+                                      json_object *image, struct instance_view *view,
+                                      nph_driver **drv, nph_error *err)
+{
+    nph_status st = prepare(c, uuid, task_state, image, view, drv, err);
+    if (st == NPH_OK && !*drv) {
+        st = nph_error_set(err, NPH_ERR_NOT_FOUND, "host %s has no node '%s'", c->host,
+                           view->inst.node ? view->inst.node : "(none)");
+        instance_view_free(view);
+    }
+    return st;
+}
+
+static nph_status simple_operation(nph_compute *c, const struct simple_op *op, const char *uuid,
+                                   nph_error *err)
+{
+    struct instance_view view;
+    nph_driver *drv = NULL;
+    nph_status st = prepare_with_driver(c, uuid, op->task_state, NULL, &view, &drv, err);
+    if (st != NPH_OK)
+        return st;
+    char event[64];
+    snprintf(event, sizeof(event), "compute_%s", op->method);
+    action_event(c, uuid, op->action, event, NULL);
+    nph_error why = NPH_ERROR_INIT;
+    st = run_simple(drv, &view.inst, op->kind, &why);
+    nph_auto_json *changes = json_object_new_object();
+    json_object_object_add(changes, "task_state", NULL);
+    if (st == NPH_OK) {
+        nph_power_state ps = driver_power_state(drv, &view.inst);
+        nph_json_add_int(changes, "power_state", ps);
+        nph_json_add_string(changes, "vm_state", vm_state_for(ps));
+    } else {
+        nph_warn("%s of instance %s failed: %s", op->action, uuid, why.message);
+        record_fault(c, uuid, &why);
+    }
+    nph_status up = update_record(c, uuid, changes, op->task_state, err);
+    action_event(c, uuid, op->action, event, st == NPH_OK ? "Success" : "Error");
+    instance_view_free(&view);
+    if (st != NPH_OK) {
+        if (err)
+            *err = why;
+        return st;
+    }
+    return up;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Build and delete.                                                        */
+
+static nph_status build(nph_compute *c, const char *uuid, json_object *image, nph_error *err)
+{
+    struct instance_view view;
+    nph_driver *drv = NULL;
+    nph_status st = prepare_with_driver(c, uuid, "scheduling", image, &view, &drv, err);
+    if (st != NPH_OK)
+        return st;
+    nph_auto_json *spawning = json_object_new_object();
+    nph_json_add_string(spawning, "task_state", "spawning");
+    st = update_record(c, uuid, spawning, "scheduling", err);
+    if (st != NPH_OK) {
+        instance_view_free(&view);
+        return st;
+    }
+    action_event(c, uuid, "create", "compute__do_build_and_run_instance", NULL);
+    nph_error why = NPH_ERROR_INIT;
+    struct nph_spawn_args spawn_args = { 0 };
+    st = NPH_DRIVER_CALL(drv, spawn, &why, &view.inst, &spawn_args);
+    nph_auto_json *changes = json_object_new_object();
+    json_object_object_add(changes, "task_state", NULL);
+    if (st == NPH_OK) {
+        char now[32];
+        now_iso(now);
+        nph_power_state ps = driver_power_state(drv, &view.inst);
+        nph_json_add_string(changes, "vm_state", "active");
+        nph_json_add_int(changes, "power_state", ps);
+        nph_json_add_string(changes, "launched_at", now);
+    } else {
+        nph_err("build of instance %s failed: %s", uuid, why.message);
+        nph_json_add_string(changes, "vm_state", "error");
+        record_fault(c, uuid, &why);
+    }
+    nph_status up = update_record(c, uuid, changes, "spawning", err);
+    if (st == NPH_OK && up != NPH_OK) {
+        /* The record went away (deleted meanwhile): leave no orphan guest. */
+        nph_warn("instance %s changed during its build (%s); destroying the guest", uuid,
+                 err ? err->message : "");
+        nph_error ignored = NPH_ERROR_INIT;
+        NPH_DRIVER_CALL(drv, destroy, &ignored, &view.inst, true);
+    }
+    action_event(c, uuid, "create", "compute__do_build_and_run_instance",
+                 st == NPH_OK && up == NPH_OK ? "Success" : "Error");
+    instance_view_free(&view);
+    if (st != NPH_OK && err)
+        *err = why;
+    return st != NPH_OK ? st : up;
+}
+
+/* Destroy the guest and soft-delete the record. */
+static nph_status terminate(nph_compute *c, const char *uuid, nph_error *err)
+{
+    struct instance_view view;
+    nph_driver *drv = NULL;
+    nph_status st = prepare(c, uuid, NULL, NULL, &view, &drv, err);
+    if (st == NPH_ERR_NOT_FOUND)
+        return NPH_OK; /* the record is already gone */
+    if (st != NPH_OK)
+        return st;
+    nph_auto_json *deleting = json_object_new_object();
+    nph_json_add_string(deleting, "task_state", "deleting");
+    st = update_record(c, uuid, deleting, NULL, err);
+    if (st != NPH_OK) {
+        instance_view_free(&view);
+        return st;
+    }
+    action_event(c, uuid, "delete", "compute_terminate_instance", NULL);
+    nph_error why = NPH_ERROR_INIT;
+    if (drv) /* no driver for the node: nothing runs here to destroy */
+        st = NPH_DRIVER_CALL(drv, destroy, &why, &view.inst, true);
+    nph_auto_json *changes = json_object_new_object();
+    json_object_object_add(changes, "task_state", NULL);
+    if (st == NPH_OK) {
+        char now[32];
+        now_iso(now);
+        nph_json_add_string(changes, "vm_state", "deleted");
+        nph_json_add_int(changes, "power_state", NPH_POWER_NOSTATE);
+        nph_json_add_string(changes, "terminated_at", now);
+        st = update_record(c, uuid, changes, "deleting", &why);
+        nph_auto_json *args = json_object_new_object();
+        nph_json_add_string(args, "uuid", uuid);
+        if (st == NPH_OK)
+            st = compute_call(c, "instance_destroy", args, NULL, &why);
+    } else {
+        nph_json_add_string(changes, "vm_state", "error");
+        record_fault(c, uuid, &why);
+        update_record(c, uuid, changes, "deleting", NULL);
+    }
+    action_event(c, uuid, "delete", "compute_terminate_instance", st == NPH_OK ? "Success" : "Error");
+    instance_view_free(&view);
+    if (st != NPH_OK && err)
+        *err = why;
+    return st;
+}
+
+/* ------------------------------------------------------------------------ */
+
+nph_status compute_handle(void *opaque, const char *method, json_object *args,
+                          json_object **result, nph_error *err)
+{
+    nph_compute *c = opaque;
+    const char *uuid;
+    nph_status st = nph_json_get_string(args, "uuid", true, &uuid, err);
+    if (st != NPH_OK)
+        return st;
+    pthread_mutex_t *lock = compute_stripe(c, uuid);
+    pthread_mutex_lock(lock);
+    if (strcmp(method, "build_and_run_instance") == 0) {
+        json_object *image = NULL;
+        st = nph_json_get_object(args, "image", false, &image, err);
+        if (st == NPH_OK)
+            st = build(c, uuid, image, err);
+    } else if (strcmp(method, "terminate_instance") == 0) {
+        st = terminate(c, uuid, err);
+    } else {
+        const char *reboot_type = member_string(args, "reboot_type");
+        const struct simple_op *op = NULL;
+        for (size_t i = 0; i < sizeof(simple_ops) / sizeof(simple_ops[0]) && !op; i++) {
+            if (strcmp(simple_ops[i].method, method) != 0)
+                continue;
+            bool hard = reboot_type && strcasecmp(reboot_type, "HARD") == 0;
+            if (simple_ops[i].kind == OP_REBOOT_SOFT && hard)
+                continue;
+            op = &simple_ops[i];
+        }
+        st = op ? simple_operation(c, op, uuid, err)
+                : nph_error_set(err, NPH_ERR_INVALID, "compute has no method '%s'", method);
+    }
+    pthread_mutex_unlock(lock);
+    if (st != NPH_OK)
+        nph_warn("%s of instance %s: %s", method, uuid, err ? err->message : nph_status_name(st));
+    return st;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Power-state sync and start-up repair.                                    */
+
+nph_status compute_sync_instance(nph_compute *c, json_object *record, nph_error *err)
+{
+    const char *uuid = member_string(record, "uuid");
+    if (!uuid || member_string(record, "task_state"))
+        return NPH_OK; /* an operation is under way; it will write the outcome */
+    struct instance_view view;
+    nph_status st = instance_view_init(&view, record, NULL, err);
+    if (st != NPH_OK)
+        return st;
+    nph_driver *drv = compute_driver_for(c, view.inst.node);
+    nph_power_state ps = drv ? driver_power_state(drv, &view.inst) : NPH_POWER_NOSTATE;
+    json_object *current = NULL;
+    json_object_object_get_ex(record, "power_state", &current);
+    const char *vm_state = member_string(record, "vm_state");
+    bool settled = vm_state && (strcmp(vm_state, "error") == 0 || strcmp(vm_state, "building") == 0 ||
+                                strcmp(vm_state, "deleted") == 0);
+    if (!settled && (json_object_get_int(current) != (int)ps ||
+                     strcmp(vm_state ? vm_state : "", vm_state_for(ps)) != 0)) {
+        nph_info("instance %s: database says %s/%s, the hypervisor %s: following the hypervisor",
+                 uuid, vm_state ? vm_state : "-", nph_power_state_name(json_object_get_int(current)),
+                 nph_power_state_name(ps));
+        nph_auto_json *changes = json_object_new_object();
+        nph_json_add_int(changes, "power_state", ps);
+        nph_json_add_string(changes, "vm_state", vm_state_for(ps));
+        st = update_record(c, uuid, changes, "none", err);
+        if (st == NPH_ERR_CONFLICT)
+            st = NPH_OK; /* an operation started meanwhile */
+    }
+    instance_view_free(&view);
+    return st;
+}
+
+/* One instance left in a task state by a crash: finish or fail the work. */
+static void repair_one(nph_compute *c, json_object *record)
+{
+    const char *uuid = member_string(record, "uuid");
+    const char *task = member_string(record, "task_state");
+    const char *vm_state = member_string(record, "vm_state");
+    if (!uuid || !task)
+        return;
+    nph_error err = NPH_ERROR_INIT;
+    struct instance_view view;
+    if (instance_view_init(&view, record, NULL, &err) != NPH_OK) {
+        nph_err("cannot repair instance %s: %s", uuid, err.message);
+        return;
+    }
+    nph_driver *drv = compute_driver_for(c, view.inst.node);
+    nph_power_state ps = drv ? driver_power_state(drv, &view.inst) : NPH_POWER_NOSTATE;
+    nph_auto_json *changes = json_object_new_object();
+    json_object_object_add(changes, "task_state", NULL);
+    if (strcmp(task, "deleting") == 0) {
+        nph_info("instance %s was being deleted when compute stopped: finishing", uuid);
+        instance_view_free(&view);
+        terminate(c, uuid, &err);
+        return;
+    }
+    if (vm_state && strcmp(vm_state, "building") == 0) {
+        if (ps == NPH_POWER_RUNNING) {
+            /* The guest came up; only the final write was lost. */
+            nph_json_add_string(changes, "vm_state", "active");
+        } else {
+            nph_error why = NPH_ERROR_INIT;
+            nph_error_set(&why, NPH_ERR_BACKEND,
+                          "compute service on %s restarted during the build (task_state %s)",
+                          c->host, task);
+            if (drv)
+                NPH_DRIVER_CALL(drv, destroy, &err, &view.inst, true);
+            nph_json_add_string(changes, "vm_state", "error");
+            record_fault(c, uuid, &why);
+        }
+    } else {
+        nph_json_add_string(changes, "vm_state", vm_state_for(ps));
+    }
+    nph_json_add_int(changes, "power_state", ps);
+    nph_info("instance %s was in task %s when compute stopped: now %s", uuid, task,
+             json_object_get_string(json_object_object_get(changes, "vm_state")));
+    if (update_record(c, uuid, changes, task, &err) != NPH_OK)
+        nph_err("cannot repair instance %s: %s", uuid, err.message);
+    instance_view_free(&view);
+}
+
+nph_status compute_repair_instances(nph_compute *c, nph_error *err)
+{
+    nph_auto_json *args = json_object_new_object();
+    nph_json_add_string(args, "host", c->host);
+    nph_auto_json *list = NULL;
+    nph_status st = compute_call(c, "instances_by_host", args, &list, err);
+    for (size_t i = 0; st == NPH_OK && list && i < json_object_array_length(list); i++) {
+        pthread_mutex_t *lock = compute_stripe(c, member_string(json_object_array_get_idx(list, i), "uuid"));
+        pthread_mutex_lock(lock);
+        repair_one(c, json_object_array_get_idx(list, i));
+        pthread_mutex_unlock(lock);
+    }
+    return st;
+}

@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The compute service: drivers, the node map, registration through the
+ * conductor, and serving the compute.<host> topic. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compute-internal.h"
+#include "error.h"
+#include "log.h"
+#include "objects.h"
+
+NPH_LOG_INIT("compute");
+
+/* Nodes reported per conductor call, so 10,000 Ironic nodes are 20 calls. */
+#define NODES_PER_REPORT 500
+
+nph_status compute_call(nph_compute *c, const char *method, json_object *args,
+                        json_object **result, nph_error *err)
+{
+    json_object *ignored = NULL;
+    nph_status st = nph_bus_call(c->bus, "conductor", method, args, (int)c->rpc_timeout_ms,
+                                 result ? result : &ignored, err);
+    json_object_put(ignored);
+    return st;
+}
+
+pthread_mutex_t *compute_stripe(nph_compute *c, const char *uuid)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = uuid; p && *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return &c->stripes[h % COMPUTE_LOCK_STRIPES];
+}
+
+static int compare_nodes(const void *a, const void *b)
+{
+    return strcmp(((const struct node_entry *)a)->name, ((const struct node_entry *)b)->name);
+}
+
+nph_driver *compute_driver_for(nph_compute *c, const char *node)
+{
+    if (!node)
+        return NULL;
+    struct node_entry key = { (char *)node, NULL };
+    struct node_entry *e = bsearch(&key, c->nodes, c->n_nodes, sizeof(key), compare_nodes);
+    return e ? e->drv : NULL;
+}
+
+struct node_collect {
+    nph_compute *c;
+    nph_driver *drv;
+    bool failed;
+};
+
+static void collect_node(void *opaque, const char *node)
+{
+    struct node_collect *nc = opaque;
+    nph_compute *c = nc->c;
+    struct node_entry *grown = realloc(c->nodes, (c->n_nodes + 1) * sizeof(*grown));
+    char *name = strdup(node);
+    if (!grown || !name) {
+        free(name);
+        if (grown)
+            c->nodes = grown;
+        nc->failed = true;
+        return;
+    }
+    c->nodes = grown;
+    c->nodes[c->n_nodes++] = (struct node_entry){ name, nc->drv };
+}
+
+/* Build the node map; two drivers claiming one node name is a config error. */
+static nph_status map_nodes(nph_compute *c, nph_error *err)
+{
+    for (size_t i = 0; i < c->drivers.count; i++) {
+        struct node_collect nc = { c, c->drivers.drivers[i], false };
+        nph_status st = NPH_DRIVER_CALL(nc.drv, list_nodes, err, collect_node, &nc);
+        if (st != NPH_OK)
+            return nph_error_prefix(err, "driver '%s': ", nph_driver_name(nc.drv));
+        if (nc.failed)
+            return nph_error_set(err, NPH_ERR_NO_MEMORY, "out of memory listing nodes");
+    }
+    qsort(c->nodes, c->n_nodes, sizeof(*c->nodes), compare_nodes);
+    for (size_t i = 1; i < c->n_nodes; i++)
+        if (strcmp(c->nodes[i - 1].name, c->nodes[i].name) == 0)
+            return nph_error_set(err, NPH_ERR_INVALID,
+                                 "node '%s' is claimed by drivers '%s' and '%s'; give them "
+                                 "different node_name_prefix values",
+                                 c->nodes[i].name, nph_driver_name(c->nodes[i - 1].drv),
+                                 nph_driver_name(c->nodes[i].drv));
+    return NPH_OK;
+}
+
+static json_object *node_json(nph_compute *c, const struct node_entry *e, nph_error *err)
+{
+    struct nph_node_resources r = { 0 };
+    if (NPH_DRIVER_CALL(e->drv, node_resources, err, e->name, &r) != NPH_OK)
+        return NULL;
+    json_object *n = json_object_new_object();
+    nph_json_add_string(n, "hypervisor_hostname", e->name);
+    nph_json_add_string(n, "hypervisor_type", r.hypervisor_type);
+    nph_json_add_int(n, "hypervisor_version", (int64_t)r.hypervisor_version);
+    nph_json_add_string(n, "cpu_arch", r.cpu_arch);
+    nph_json_add_int(n, "vcpus", r.vcpus);
+    nph_json_add_int(n, "vcpus_used", r.vcpus_used);
+    nph_json_add_int(n, "memory_mb", (int64_t)r.memory_mb);
+    nph_json_add_int(n, "memory_mb_used", (int64_t)r.memory_mb_used);
+    nph_json_add_int(n, "local_gb", (int64_t)r.local_gb);
+    nph_json_add_int(n, "local_gb_used", (int64_t)r.local_gb_used);
+    nph_json_add_string(n, "cpu_info", r.cpu_info);
+    nph_json_add_string(n, "resource_class", r.resource_class);
+    nph_json_add_string(n, "driver", nph_driver_name(e->drv));
+    return n;
+}
+
+nph_status compute_report_nodes(nph_compute *c, nph_error *err)
+{
+    nph_status st = NPH_OK;
+    for (size_t i = 0; st == NPH_OK && i < c->n_nodes; i += NODES_PER_REPORT) {
+        nph_auto_json *args = json_object_new_object();
+        json_object *nodes = json_object_new_array();
+        nph_json_add_string(args, "host", c->host);
+        json_object_object_add(args, "nodes", nodes);
+        for (size_t j = i; st == NPH_OK && j < c->n_nodes && j < i + NODES_PER_REPORT; j++) {
+            json_object *n = node_json(c, &c->nodes[j], err);
+            if (!n)
+                st = err ? err->code : NPH_ERR_BACKEND;
+            else
+                json_object_array_add(nodes, n);
+        }
+        if (st == NPH_OK)
+            st = compute_call(c, "compute_node_update", args, NULL, err);
+    }
+    return st;
+}
+
+nph_status compute_heartbeat(nph_compute *c, nph_error *err)
+{
+    nph_auto_json *args = json_object_new_object();
+    nph_json_add_string(args, "host", c->host);
+    nph_json_add_string(args, "binary", "nephele-compute");
+    nph_json_add_string(args, "topic", "compute");
+    return compute_call(c, "service_update", args, NULL, err);
+}
+
+static nph_status read_config(nph_compute *c, const nph_config *cfg, int64_t *workers,
+                              nph_error *err)
+{
+    int64_t timeout_s = 60;
+    nph_status st = nph_config_get_int(cfg, "DEFAULT", "rpc_response_timeout", 60, &timeout_s, err);
+    if (st == NPH_OK)
+        st = nph_config_get_int(cfg, "DEFAULT", "report_interval", 10, &c->report_interval_s, err);
+    if (st == NPH_OK)
+        st = nph_config_get_int(cfg, "compute", "workers", 8, workers, err);
+    if (st == NPH_OK)
+        st = nph_config_get_int(cfg, "compute", "sync_power_state_interval", 60,
+                                &c->sync_interval_s, err);
+    if (st == NPH_OK)
+        st = nph_config_get_int(cfg, "compute", "resource_update_interval", 60,
+                                &c->resource_interval_s, err);
+    c->rpc_timeout_ms = timeout_s * 1000;
+    if (st == NPH_OK && (*workers < 1 || *workers > 256))
+        st = nph_config_entry_error(err, NPH_ERR_INVALID,
+                                    nph_config_find(cfg, "compute", "workers"),
+                                    "must be from 1 to 256");
+    return st;
+}
+
+static nph_status load_drivers(nph_compute *c, const nph_config *cfg, nph_error *err)
+{
+    struct nph_loader_options opts = {
+        .plugin_dir = nph_config_get(cfg, "compute", "plugin_dir", NULL),
+        .host_name = c->host,
+        .on_event = compute_on_event,
+        .event_opaque = c,
+    };
+    const char *dir = nph_config_get(cfg, "compute", "plugins_dir", nph_default_plugins_conf_dir());
+    nph_status st = nph_driver_set_load(&c->drivers, dir, &opts, err);
+    if (st == NPH_OK)
+        st = nph_driver_set_start(&c->drivers, err);
+    if (st == NPH_OK && c->drivers.count == 0)
+        st = nph_error_set(err, NPH_ERR_INVALID, "no driver is enabled in %s", dir);
+    return st;
+}
+
+nph_status nph_compute_start(const nph_config *cfg, const char *host, nph_bus *bus,
+                             nph_compute **out, nph_error *err)
+{
+    nph_compute *c = calloc(1, sizeof(*c));
+    if (!c || !(c->host = strdup(host))) {
+        free(c);
+        return nph_error_set(err, NPH_ERR_NO_MEMORY, "out of memory");
+    }
+    c->bus = bus;
+    snprintf(c->topic, sizeof(c->topic), "compute.%s", host);
+    for (int i = 0; i < COMPUTE_LOCK_STRIPES; i++)
+        pthread_mutex_init(&c->stripes[i], NULL);
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->wake, NULL);
+
+    int64_t workers = 8;
+    nph_status st = read_config(c, cfg, &workers, err);
+    if (st == NPH_OK)
+        st = load_drivers(c, cfg, err);
+    if (st == NPH_OK)
+        st = map_nodes(c, err);
+    if (st == NPH_OK)
+        st = compute_heartbeat(c, err);
+    if (st == NPH_OK)
+        st = compute_report_nodes(c, err);
+    if (st == NPH_OK)
+        st = compute_repair_instances(c, err);
+    if (st == NPH_OK)
+        st = nph_bus_serve(bus, c->topic, (unsigned)workers, compute_handle, c, err);
+    if (st == NPH_OK)
+        st = compute_periodic_start(c, err);
+    if (st != NPH_OK) {
+        nph_compute_free(c);
+        return st;
+    }
+    nph_info("compute %s serving %zu node(s) from %zu driver(s) with %lld workers", host,
+             c->n_nodes, c->drivers.count, (long long)workers);
+    *out = c;
+    return NPH_OK;
+}
+
+void nph_compute_free(nph_compute *c)
+{
+    if (!c)
+        return;
+    compute_periodic_stop(c);
+    nph_driver_set_clear(&c->drivers);
+    for (size_t i = 0; i < c->n_nodes; i++)
+        free(c->nodes[i].name);
+    free(c->nodes);
+    free(c->event_uuids);
+    for (int i = 0; i < COMPUTE_LOCK_STRIPES; i++)
+        pthread_mutex_destroy(&c->stripes[i]);
+    pthread_mutex_destroy(&c->lock);
+    pthread_cond_destroy(&c->wake);
+    free(c->host);
+    free(c);
+}

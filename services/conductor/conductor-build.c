@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Build and delete orchestration: choose a node, hand the work to its
+ * compute service, and record a fault when nothing fits. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conductor-internal.h"
+#include "db-objects.h"
+#include "error.h"
+#include "json.h"
+#include "log.h"
+
+NPH_LOG_INIT("conductor.build");
+
+/* Put a build that cannot go on into ERROR with a fault saying why. */
+static nph_status fail_build(nph_db *db, const char *uuid, int code, const char *message,
+                             nph_error *err)
+{
+    nph_err("build of instance %s failed: %s", uuid, message);
+    nph_auto_json *changes = json_object_new_object();
+    nph_json_add_string(changes, "vm_state", "error");
+    json_object_object_add(changes, "task_state", NULL);
+    nph_status st = nph_db_instance_update(db, uuid, changes, "scheduling", NULL, err);
+    if (st == NPH_OK)
+        st = nph_db_instance_fault_create(db, uuid, code, message, NULL, NULL, err);
+    return st;
+}
+
+static nph_status compute_topic(const char *host, char *topic, size_t len, nph_error *err)
+{
+    if ((size_t)snprintf(topic, len, "compute.%s", host) >= len)
+        return nph_error_set(err, NPH_ERR_INVALID, "host name '%s' is too long", host);
+    return NPH_OK;
+}
+
+nph_status conductor_build_instance(nph_conductor *c, nph_db *db, json_object *args,
+                                    json_object **result, nph_error *err)
+{
+    const char *uuid, *vm_state = NULL, *task_state = NULL;
+    json_object *image = NULL, *flavor = NULL;
+    nph_status st = nph_json_get_string(args, "uuid", true, &uuid, err);
+    if (st == NPH_OK)
+        st = nph_json_get_object(args, "image", false, &image, err);
+    nph_auto_json *inst = NULL;
+    if (st == NPH_OK)
+        st = nph_db_instance_get(db, uuid, &inst, err);
+    if (st != NPH_OK)
+        return st;
+    nph_json_get_string(inst, "vm_state", false, &vm_state, NULL);
+    nph_json_get_string(inst, "task_state", false, &task_state, NULL);
+    if (!vm_state || strcmp(vm_state, "building") != 0 || !task_state ||
+        strcmp(task_state, "scheduling") != 0)
+        return nph_error_set(err, NPH_ERR_CONFLICT,
+                             "instance %s is %s/%s, not building/scheduling", uuid,
+                             vm_state ? vm_state : "-", task_state ? task_state : "-");
+    if (nph_json_get_object(inst, "flavor", true, &flavor, err) != NPH_OK)
+        return fail_build(db, uuid, 500, "the instance has no flavor", err);
+
+    char *host = NULL, *node = NULL;
+    nph_error why = NPH_ERROR_INIT;
+    st = conductor_select_and_claim(c, db, uuid, flavor, &host, &node, &why);
+    if (st == NPH_ERR_NOT_FOUND)
+        return fail_build(db, uuid, 500, why.message, err);
+    if (st != NPH_OK) {
+        if (err)
+            *err = why;
+        return st;
+    }
+    char topic[300];
+    nph_auto_json *request = json_object_new_object();
+    nph_json_add_string(request, "uuid", uuid);
+    nph_json_add_string(request, "node", node);
+    if (image)
+        json_object_object_add(request, "image", json_object_get(image));
+    st = compute_topic(host, topic, sizeof(topic), err);
+    if (st == NPH_OK)
+        st = nph_bus_cast(c->bus, topic, "build_and_run_instance", request, err);
+    if (st != NPH_OK) {
+        char message[NPH_ERROR_MESSAGE_MAX + 64];
+        snprintf(message, sizeof(message), "cannot reach compute host %s: %s", host,
+                 err ? err->message : "");
+        st = fail_build(db, uuid, 500, message, err);
+    } else {
+        nph_info("instance %s sent to %s (node %s)", uuid, host, node);
+    }
+    free(host);
+    free(node);
+    return st;
+}
+
+nph_status conductor_delete_instance(nph_conductor *c, nph_db *db, json_object *args,
+                                     json_object **result, nph_error *err)
+{
+    const char *uuid, *host = NULL;
+    nph_status st = nph_json_get_string(args, "uuid", true, &uuid, err);
+    nph_auto_json *inst = NULL;
+    if (st == NPH_OK)
+        st = nph_db_instance_get(db, uuid, &inst, err);
+    if (st != NPH_OK)
+        return st;
+    nph_json_get_string(inst, "host", false, &host, NULL);
+    if (!host || !*host) {
+        /* Never scheduled: nothing runs anywhere, the record goes at once. */
+        nph_auto_json *changes = json_object_new_object();
+        nph_json_add_string(changes, "vm_state", "deleted");
+        json_object_object_add(changes, "task_state", NULL);
+        st = nph_db_instance_update(db, uuid, changes, NULL, NULL, err);
+        return st == NPH_OK ? nph_db_instance_soft_delete(db, uuid, err) : st;
+    }
+    char topic[300];
+    nph_auto_json *request = json_object_new_object();
+    nph_json_add_string(request, "uuid", uuid);
+    st = compute_topic(host, topic, sizeof(topic), err);
+    return st == NPH_OK ? nph_bus_cast(c->bus, topic, "terminate_instance", request, err) : st;
+}

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Conductor methods computes call: instance records, faults, actions,
+ * services and compute nodes.  Each is one database transaction. */
+#include "config.h"
+
+#include <string.h>
+
+#include "conductor-internal.h"
+#include "db-objects.h"
+#include "error.h"
+#include "json.h"
+#include "log.h"
+
+NPH_LOG_INIT("conductor.instances");
+
+/* A required string argument. */
+static nph_status arg_string(json_object *args, const char *key, const char **out, nph_error *err)
+{
+    return nph_json_get_string(args, key, true, out, err);
+}
+
+nph_status conductor_instance_get(nph_conductor *c, nph_db *db, json_object *args,
+                                  json_object **result, nph_error *err)
+{
+    const char *uuid;
+    nph_status st = arg_string(args, "uuid", &uuid, err);
+    return st == NPH_OK ? nph_db_instance_get(db, uuid, result, err) : st;
+}
+
+nph_status conductor_instance_update(nph_conductor *c, nph_db *db, json_object *args,
+                                     json_object **result, nph_error *err)
+{
+    const char *uuid, *expected = NULL;
+    json_object *changes = NULL, *expected_obj = NULL;
+    nph_status st = arg_string(args, "uuid", &uuid, err);
+    if (st == NPH_OK)
+        st = nph_json_get_object(args, "changes", true, &changes, err);
+    /* expected_task_state: absent = do not check; null = expects none. */
+    if (st == NPH_OK && json_object_object_get_ex(args, "expected_task_state", &expected_obj)) {
+        if (!expected_obj)
+            expected = "none";
+        else if (json_object_is_type(expected_obj, json_type_string))
+            expected = json_object_get_string(expected_obj);
+        else
+            st = nph_error_set(err, NPH_ERR_INVALID, "'expected_task_state' must be a string or null");
+    }
+    return st == NPH_OK ? nph_db_instance_update(db, uuid, changes, expected, result, err) : st;
+}
+
+nph_status conductor_instance_fault_create(nph_conductor *c, nph_db *db, json_object *args,
+                                           json_object **result, nph_error *err)
+{
+    const char *uuid, *message, *details = NULL, *host = NULL;
+    int64_t code = 500;
+    nph_status st = arg_string(args, "uuid", &uuid, err);
+    if (st == NPH_OK)
+        st = arg_string(args, "message", &message, err);
+    if (st == NPH_OK)
+        st = nph_json_get_int(args, "code", false, &code, err);
+    if (st == NPH_OK)
+        st = nph_json_get_string(args, "details", false, &details, err);
+    if (st == NPH_OK)
+        st = nph_json_get_string(args, "host", false, &host, err);
+    return st == NPH_OK
+               ? nph_db_instance_fault_create(db, uuid, (int)code, message, details, host, err)
+               : st;
+}
+
+/* Find the action a request started (the API records it), or start one. */
+static nph_status find_action(nph_db *db, const char *uuid, const char *action,
+                              const char *request_id, int64_t *action_id, nph_error *err)
+{
+    nph_db_stmt *stmt;
+    nph_status st = nph_db_prepare(db,
+                                   "SELECT id FROM instance_actions WHERE instance_uuid = ? AND "
+                                   "request_id = ? ORDER BY id DESC LIMIT 1",
+                                   &stmt, err);
+    if (st != NPH_OK)
+        return st;
+    nph_db_bind_text(stmt, 1, uuid);
+    nph_db_bind_text(stmt, 2, request_id);
+    bool row = false;
+    st = nph_db_step(stmt, &row, err);
+    if (st == NPH_OK && row)
+        *action_id = nph_db_col_int(stmt, 0);
+    nph_db_reset(stmt);
+    if (st != NPH_OK || row)
+        return st;
+    return nph_db_instance_action_start(db, uuid, action, request_id, NULL, NULL, action_id, err);
+}
+
+nph_status conductor_instance_action_event(nph_conductor *c, nph_db *db, json_object *args,
+                                           json_object **result, nph_error *err)
+{
+    const char *uuid, *action, *event, *request_id, *outcome = NULL, *host = NULL;
+    nph_status st = arg_string(args, "uuid", &uuid, err);
+    if (st == NPH_OK)
+        st = arg_string(args, "action", &action, err);
+    if (st == NPH_OK)
+        st = arg_string(args, "event", &event, err);
+    if (st == NPH_OK)
+        st = arg_string(args, "request_id", &request_id, err);
+    if (st == NPH_OK)
+        st = nph_json_get_string(args, "result", false, &outcome, err);
+    if (st == NPH_OK)
+        st = nph_json_get_string(args, "host", false, &host, err);
+    int64_t action_id = 0;
+    if (st == NPH_OK)
+        st = find_action(db, uuid, action, request_id, &action_id, err);
+    return st == NPH_OK ? nph_db_instance_action_event(db, action_id, event, outcome, host, err)
+                        : st;
+}
+
+nph_status conductor_instances_by_host(nph_conductor *c, nph_db *db, json_object *args,
+                                       json_object **result, nph_error *err)
+{
+    const char *host;
+    nph_status st = arg_string(args, "host", &host, err);
+    return st == NPH_OK ? nph_db_instance_list_by_host(db, host, result, err) : st;
+}
+
+nph_status conductor_instance_destroy(nph_conductor *c, nph_db *db, json_object *args,
+                                      json_object **result, nph_error *err)
+{
+    const char *uuid;
+    nph_status st = arg_string(args, "uuid", &uuid, err);
+    return st == NPH_OK ? nph_db_instance_soft_delete(db, uuid, err) : st;
+}
+
+nph_status conductor_service_update(nph_conductor *c, nph_db *db, json_object *args,
+                                    json_object **result, nph_error *err)
+{
+    const char *host, *binary, *topic;
+    nph_status st = arg_string(args, "host", &host, err);
+    if (st == NPH_OK)
+        st = arg_string(args, "binary", &binary, err);
+    if (st == NPH_OK)
+        st = arg_string(args, "topic", &topic, err);
+    return st == NPH_OK ? nph_db_service_upsert(db, host, binary, topic, err) : st;
+}
+
+/* One node ("node") or a batch ("nodes"): a compute with 10,000 nodes
+ * reports them in a few calls. */
+nph_status conductor_compute_node_update(nph_conductor *c, nph_db *db, json_object *args,
+                                         json_object **result, nph_error *err)
+{
+    const char *host;
+    json_object *node = NULL, *nodes = NULL;
+    nph_status st = arg_string(args, "host", &host, err);
+    if (st == NPH_OK)
+        st = nph_json_get_object(args, "node", false, &node, err);
+    if (st == NPH_OK)
+        st = nph_json_get_array(args, "nodes", false, &nodes, err);
+    if (st == NPH_OK && !node && !nodes)
+        st = nph_error_set(err, NPH_ERR_INVALID, "'node' or 'nodes' is a required property");
+    if (st == NPH_OK && node)
+        st = nph_db_compute_node_upsert(db, host, node, err);
+    for (size_t i = 0; st == NPH_OK && nodes && i < json_object_array_length(nodes); i++) {
+        json_object *n = json_object_array_get_idx(nodes, i);
+        if (!json_object_is_type(n, json_type_object))
+            return nph_error_set(err, NPH_ERR_INVALID, "'nodes' must hold objects");
+        st = nph_db_compute_node_upsert(db, host, n, err);
+    }
+    return st;
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef NPH_CONDUCTOR_INTERNAL_H
+#define NPH_CONDUCTOR_INTERNAL_H
+
+#include <pthread.h>
+#include "conductor.h"
+#include "db.h"
+
+struct nph_conductor {
+    nph_bus *bus;
+    char *db_url;
+    pthread_key_t db_key;    /* one database connection per worker thread */
+    int64_t service_down_time_s;
+    double cpu_ratio, ram_ratio, disk_ratio;
+};
+
+/* A conductor method: `args` borrowed, *result a new reference or NULL. */
+typedef nph_status (*conductor_method)(nph_conductor *c, nph_db *db, json_object *args,
+                                       json_object **result, nph_error *err);
+
+/* conductor-instances.c */
+nph_status conductor_instance_get(nph_conductor *c, nph_db *db, json_object *args,
+                                  json_object **result, nph_error *err);
+nph_status conductor_instance_update(nph_conductor *c, nph_db *db, json_object *args,
+                                     json_object **result, nph_error *err);
+nph_status conductor_instance_fault_create(nph_conductor *c, nph_db *db, json_object *args,
+                                           json_object **result, nph_error *err);
+nph_status conductor_instance_action_event(nph_conductor *c, nph_db *db, json_object *args,
+                                           json_object **result, nph_error *err);
+nph_status conductor_instances_by_host(nph_conductor *c, nph_db *db, json_object *args,
+                                       json_object **result, nph_error *err);
+nph_status conductor_instance_destroy(nph_conductor *c, nph_db *db, json_object *args,
+                                      json_object **result, nph_error *err);
+nph_status conductor_service_update(nph_conductor *c, nph_db *db, json_object *args,
+                                    json_object **result, nph_error *err);
+nph_status conductor_compute_node_update(nph_conductor *c, nph_db *db, json_object *args,
+                                         json_object **result, nph_error *err);
+
+/* conductor-build.c */
+nph_status conductor_build_instance(nph_conductor *c, nph_db *db, json_object *args,
+                                    json_object **result, nph_error *err);
+nph_status conductor_delete_instance(nph_conductor *c, nph_db *db, json_object *args,
+                                     json_object **result, nph_error *err);
+
+/* conductor-select.c: the "first node with room" choice the scheduler will
+ * replace.  Picks a node of an up, enabled compute service with room for
+ * `flavor` and, in the same transaction, sets the instance's host and node. */
+nph_status conductor_select_and_claim(nph_conductor *c, nph_db *db, const char *uuid,
+                                      json_object *flavor, char **host, char **node,
+                                      nph_error *err);
+
+#endif

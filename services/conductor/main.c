@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* nephele-conductor: the conductor service as a daemon. */
+#include "config.h"
+
+#include "conductor.h"
+#include "daemon.h"
+
+static nph_status start(struct nph_daemon *d, nph_bus *bus, void **service, nph_error *err)
+{
+    return nph_conductor_start(d->cfg, bus, (nph_conductor **)service, err);
+}
+
+static void stop(void *service)
+{
+    nph_conductor_free(service);
+}
+
+int main(int argc, char **argv)
+{
+    struct nph_daemon d = {
+        .name = "nephele-conductor",
+        .summary = "Serve the conductor topic: database access on behalf of compute hosts, and\n"
+                   "build and delete orchestration.",
+        .config_help =
+            "  [DEFAULT] transport_url   message bus (default " NPH_DEFAULT_TRANSPORT_URL ")\n"
+            "  [DEFAULT] host            this host's name (default: the machine's)\n"
+            "  [DEFAULT] service_down_time, cpu_allocation_ratio, ram_allocation_ratio,\n"
+            "            disk_allocation_ratio   node choice until the scheduler takes over\n"
+            "  [database] connection     sqlite:///PATH or postgresql://... (default\n"
+            "                            sqlite:///" NPH_STATE_DIR "/nephele.db)\n"
+            "  [conductor] workers       worker threads (default 4)\n",
+    };
+    return nph_daemon_run(&d, argc, argv, "conductor", start, stop);
+}
