@@ -215,6 +215,7 @@ static nph_status simple_operation(nph_compute *c, const struct simple_op *op, c
         nph_power_state ps = driver_power_state(drv, &view.inst);
         nph_json_add_int(changes, "power_state", ps);
         nph_json_add_string(changes, "vm_state", vm_state_for(ps));
+        nph_info("%s of instance %s done: %s", op->action, uuid, nph_power_state_name(ps));
     } else {
         nph_warn("%s of instance %s failed: %s", op->action, uuid, why.message);
         record_fault(c, uuid, &why);
@@ -260,6 +261,7 @@ static nph_status build(nph_compute *c, const char *uuid, json_object *image, np
         nph_json_add_string(changes, "vm_state", "active");
         nph_json_add_int(changes, "power_state", ps);
         nph_json_add_string(changes, "launched_at", now);
+        nph_info("instance %s spawned on node %s", uuid, view.inst.node);
     } else {
         nph_err("build of instance %s failed: %s", uuid, why.message);
         nph_json_add_string(changes, "vm_state", "error");
@@ -311,6 +313,7 @@ static nph_status terminate(nph_compute *c, const char *uuid, nph_error *err)
         nph_json_add_int(changes, "power_state", NPH_POWER_NOSTATE);
         nph_json_add_string(changes, "terminated_at", now);
         st = update_record(c, uuid, changes, "deleting", &why);
+        nph_info("instance %s destroyed", uuid);
         nph_auto_json *args = json_object_new_object();
         nph_json_add_string(args, "uuid", uuid);
         if (st == NPH_OK)

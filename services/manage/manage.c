@@ -24,6 +24,9 @@ static void usage(FILE *out)
             "  driver check FILE      load and start the one driver FILE describes and\n"
             "                         report what it offers or exactly why it fails\n"
             "  driver options FILE    list the options the module named in FILE accepts\n"
+            "  db sync                create or upgrade the database schema (idempotent;\n"
+            "                         refuses a database newer than this Nephele)\n"
+            "  db version             print the database schema version\n"
             "\n"
             "Options:\n"
             "  --config-file FILE     read FILE (INI, nova.conf style); repeatable, later\n"
@@ -35,12 +38,15 @@ static void usage(FILE *out)
             "                         plugin_dir, else %s); NEPHELE_PLUGIN_PATH, a\n"
             "                         colon-separated list, is searched first\n"
             "  --host NAME            compute host name handed to drivers ([DEFAULT] host)\n"
+            "  --database URL         database connection ([database] connection, default\n"
+            "                         sqlite:///%s/nephele.db)\n"
             "  -d, --debug            log at debug level\n"
             "  -h, --help             show this help and exit\n"
             "  -V, --version          show the version and exit\n"
             "\n"
             "Exit status: 0 on success, 1 when a driver or file fails, 2 on bad usage.\n",
-            NPH_SYSCONF_DIR, nph_default_plugins_conf_dir(), nph_default_plugin_dir());
+            NPH_SYSCONF_DIR, nph_default_plugins_conf_dir(), nph_default_plugin_dir(),
+            NPH_STATE_DIR);
 }
 
 static int fail_usage(const char *what, const char *arg)
@@ -57,6 +63,7 @@ int main(int argc, char **argv)
         { "plugins-dir", required_argument, NULL, 'p' },
         { "plugin-path", required_argument, NULL, 'P' },
         { "host", required_argument, NULL, 'H' },
+        { "database", required_argument, NULL, 'D' },
         { "debug", no_argument, NULL, 'd' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
@@ -64,7 +71,7 @@ int main(int argc, char **argv)
     };
     nph_auto_config *cfg = nph_config_new();
     nph_error err = NPH_ERROR_INIT;
-    const char *plugins_dir = NULL, *plugin_path = NULL, *host = NULL;
+    const char *plugins_dir = NULL, *plugin_path = NULL, *host = NULL, *database = NULL;
     bool any_config = false, debug = false;
     int c;
     nph_log_set_level(NPH_LOG_WARNING);
@@ -80,6 +87,7 @@ int main(int argc, char **argv)
         case 'p': plugins_dir = optarg; break;
         case 'P': plugin_path = optarg; break;
         case 'H': host = optarg; break;
+        case 'D': database = optarg; break;
         case 'd': debug = true; break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("nephele-manage (Nephele) %s, driver ABI %d.%d\n", PACKAGE_VERSION,
@@ -113,6 +121,7 @@ int main(int argc, char **argv)
                                   : nph_config_get(cfg, "compute", "plugin_dir",
                                                    nph_default_plugin_dir()),
         .host_name = host ? host : nph_config_get(cfg, "DEFAULT", "host", NULL),
+        .database_url = database,
         .out = stdout,
     };
     if (optind >= argc)
@@ -120,5 +129,7 @@ int main(int argc, char **argv)
     const char *command = argv[optind];
     if (strcmp(command, "driver") == 0)
         return manage_driver(&ctx, argc - optind - 1, argv + optind + 1);
+    if (strcmp(command, "db") == 0)
+        return manage_db(&ctx, argc - optind - 1, argv + optind + 1);
     return fail_usage("unknown command", command);
 }

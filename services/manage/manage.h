@@ -12,10 +12,13 @@ struct manage_ctx {
     const char *plugins_conf_dir; /* plugins.d */
     const char *plugin_dir;       /* where modules are installed */
     const char *host_name;        /* NULL: the machine's */
+    const char *database_url;     /* --database; NULL: [database] connection */
     FILE *out;
 };
 
 /* `nephele-manage driver ...`; returns the process exit status. */
 int manage_driver(struct manage_ctx *ctx, int argc, char **argv);
+/* `nephele-manage db ...`. */
+int manage_db(struct manage_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -265,7 +265,12 @@ int main(void)
     test_tmpdir_make();
     nph_log_set_level(getenv("NPH_TEST_DEBUG") ? NPH_LOG_DEBUG : NPH_LOG_CRITICAL);
     char db_url[600], text[2048];
-    snprintf(db_url, sizeof(db_url), "sqlite:///%s/nephele.db", test_tmpdir);
+    /* SQLite in a temporary directory, or the (fresh) database tests/control-plane.sh gives. */
+    const char *given = getenv("NPH_TEST_DB_URL");
+    if (given)
+        snprintf(db_url, sizeof(db_url), "%s", given);
+    else
+        snprintf(db_url, sizeof(db_url), "sqlite:///%s/nephele.db", test_tmpdir);
     test_write_file("fake.conf", "[driver]\nmodule = fake\n[options]\nnode_count = 2\nvcpus = 4\n"
                                  "memory_mb = 8192\ndisk_gb = 100\nimage_formats = qcow2,raw\n");
     snprintf(text, sizeof(text),

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* nephele-manage db sync | db version */
+#include "config.h"
+
+#include <string.h>
+
+#include "db.h"
+#include "error.h"
+#include "manage.h"
+
+#ifndef NPH_STATE_DIR
+#define NPH_STATE_DIR "/usr/local/var/lib/nephele"
+#endif
+
+static const char *database_url(const struct manage_ctx *ctx)
+{
+    if (ctx->database_url)
+        return ctx->database_url;
+    return nph_config_get(ctx->cfg, "database", "connection",
+                          "sqlite:///" NPH_STATE_DIR "/nephele.db");
+}
+
+int manage_db(struct manage_ctx *ctx, int argc, char **argv)
+{
+    bool sync = argc == 1 && strcmp(argv[0], "sync") == 0;
+    bool version = argc == 1 && strcmp(argv[0], "version") == 0;
+    if (!sync && !version) {
+        fprintf(stderr, "nephele-manage: usage: db sync | db version\nTry 'nephele-manage --help'.\n");
+        return 2;
+    }
+    nph_error err = NPH_ERROR_INIT;
+    nph_db *db = NULL;
+    int current = 0;
+    nph_status st = nph_db_open(database_url(ctx), &db, &err);
+    if (st == NPH_OK && sync)
+        st = nph_db_sync(db, &err);
+    if (st == NPH_OK)
+        st = nph_db_schema_version(db, &current, &err);
+    nph_db_close(db);
+    if (st != NPH_OK) {
+        fprintf(stderr, "nephele-manage: %s\n", err.message);
+        return 1;
+    }
+    if (sync)
+        fprintf(ctx->out, "database schema is at version %d (latest %d)\n", current,
+                nph_db_schema_latest());
+    else
+        fprintf(ctx->out, "%d\n", current);
+    return 0;
+}
