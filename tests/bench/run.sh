@@ -5,7 +5,13 @@
 set -eu
 runs=${NPH_BENCH_RUNS:-11}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/nph-bench-XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+chmod 755 "$tmp"
+cleanup() {
+  bash "$top_srcdir/tests/peers/rabbitmq.sh" stop "$tmp/rabbitmq" >/dev/null 2>&1
+  bash "$top_srcdir/tests/peers/postgresql.sh" stop "$tmp/postgresql" >/dev/null 2>&1
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
 mkdir "$tmp/plugins.d"
 printf '[driver]\nmodule = fake\n[options]\nnode_count = 10000\n' >"$tmp/plugins.d/fake.conf"
 export NEPHELE_PLUGIN_PATH="$top_builddir/drivers/fake/.libs"
@@ -45,3 +51,31 @@ row "load + start + read every node's resources (time)" "$load_s" s 0.2
 row "load + start + read every node's resources (peak RSS)" "$(awk -v k="$rss_kib" 'BEGIN {print k / 1024}')" MiB 20
 row "nephele-manage driver list (wall time)" "$list_s" s 0.3
 echo "(ratio = target / measured; above 1.0x beats the target)"
+
+# --- control plane: the bus and the database, with a real RabbitMQ and PostgreSQL.
+bash "$top_srcdir/tests/peers/rabbitmq.sh" start "$tmp/rabbitmq" >/dev/null
+bash "$top_srcdir/tests/peers/postgresql.sh" start "$tmp/postgresql" >/dev/null
+amqp_url=$(. "$tmp/rabbitmq/env"; echo "$URL")
+pg_url=$(. "$tmp/postgresql/env"; echo "$URL")
+value() { awk -v k="$1" '$1 == k {print $2}' "$2"; }
+"$top_builddir/tests/bench/bench-bus" inproc:// 200000 20000 >"$tmp/bus-inproc"
+"$top_builddir/tests/bench/bench-bus" "$amqp_url" 20000 2000 >"$tmp/bus-amqp"
+"$top_builddir/tests/bench/bench-db" "sqlite:///$tmp/bench.db" 5000 >"$tmp/db-sqlite"
+"$top_builddir/tests/bench/bench-db" "$pg_url" 2000 >"$tmp/db-pg"
+
+higher() { # name measured unit target: ratio = measured / target
+  awk -v n="$1" -v m="$2" -v u="$3" -v t="$4" 'BEGIN {
+    printf "%-52s %12.0f %-4s %10.0f %-4s %8.1fx\n", n, m, u, t, u, (t > 0 ? m / t : 0) }'
+}
+echo
+echo "Control-plane benchmarks (RabbitMQ 3.10 and PostgreSQL 15 on loopback, started for this run)"
+printf "%-52s %17s %15s %9s\n" "benchmark" "measured" "target" "ratio"
+higher "bus inproc: casts per second" "$(value casts_per_s "$tmp/bus-inproc")" "/s" 200000
+row "bus inproc: call round trip p50" "$(value call_p50_us "$tmp/bus-inproc")" us 20
+row "bus inproc: call round trip p99" "$(value call_p99_us "$tmp/bus-inproc")" us 200
+higher "bus AMQP (publisher confirms): casts per second" "$(value casts_per_s "$tmp/bus-amqp")" "/s" 10000
+row "bus AMQP: call round trip p50" "$(value call_p50_us "$tmp/bus-amqp")" us 1000
+row "bus AMQP: call round trip p99" "$(value call_p99_us "$tmp/bus-amqp")" us 5000
+higher "SQLite: instance creates + 3 transitions per second" "$(value creates_per_s "$tmp/db-sqlite")" "/s" 5000
+higher "PostgreSQL: instance creates + 3 transitions per second" "$(value creates_per_s "$tmp/db-pg")" "/s" 1000
+echo "(ratio: target / measured for times, measured / target for rates; above 1.0x beats the target)"

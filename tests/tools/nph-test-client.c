@@ -166,7 +166,8 @@ static int wait_for(struct client *c, const char *uuid, const char *want, double
         const char *vm_state = NULL, *task = NULL;
         nph_json_get_string(record, "vm_state", false, &vm_state, NULL);
         nph_json_get_string(record, "task_state", false, &task, NULL);
-        if (st == NPH_OK && vm_state && strcmp(vm_state, want) == 0 && !task)
+        if (st == NPH_OK && vm_state && strcmp(vm_state, want) == 0 && !task &&
+            strcmp(want, "deleted") != 0)
             return 0;
         snprintf(last, sizeof(last), "%s/%s", st == NPH_OK && vm_state ? vm_state : "-",
                  task ? task : "none");

@@ -74,7 +74,8 @@ static json_object *wait_state(const char *uuid, const char *vm_state)
         const char *vs = NULL, *ts = NULL;
         nph_json_get_string(record, "vm_state", false, &vs, NULL);
         nph_json_get_string(record, "task_state", false, &ts, NULL);
-        if (vs && strcmp(vs, vm_state) == 0 && !ts)
+        /* "deleted" means gone from the live records, not just the state. */
+        if (vs && strcmp(vs, vm_state) == 0 && !ts && strcmp(vm_state, "deleted") != 0)
             return record;
         json_object_put(record);
         usleep(10000);
