@@ -19,9 +19,11 @@
  *
  * Over AMQP: one durable topic exchange ("nephele"), a durable queue per
  * topic shared by its servers (so two conductors share the load), a fanout
- * exchange per topic, an exclusive reply queue per process, publisher
- * confirms for casts, and reconnection with backoff that re-declares the
- * topology after a broker restart.
+ * exchange per topic, an exclusive reply queue per process, persistent
+ * messages with publisher confirms, consumer acknowledgements once the
+ * handler finished (batched: one ack covers every finished delivery before
+ * it), and reconnection with backoff that re-declares the topology after a
+ * broker restart.
  */
 #ifndef NPH_BUS_H
 #define NPH_BUS_H
@@ -58,7 +60,10 @@ nph_status nph_bus_serve(nph_bus *bus, const char *topic, unsigned workers,
 nph_status nph_bus_call(nph_bus *bus, const char *topic, const char *method, json_object *args,
                         int timeout_ms, json_object **result, nph_error *err);
 /* Send without waiting for a handler.  Returns once the transport has the
- * message (over AMQP: once the broker confirmed it). */
+ * message.  Over AMQP that is the publisher's window of up to 4,096
+ * messages in flight (a full window makes the caller wait): each is sent
+ * again after a reconnection until the broker confirms it, and
+ * nph_bus_close() waits up to 30 s for the outstanding confirms. */
 nph_status nph_bus_cast(nph_bus *bus, const char *topic, const char *method, json_object *args,
                         nph_error *err);
 /* Cast to every server of `topic`. */

@@ -22,10 +22,12 @@
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,7 +39,8 @@
 NPH_LOG_INIT("core.bus.amqp");
 
 #define EXCHANGE "nephele"
-#define PUBLISH_PATIENCE_S 30 /* how long a publish waits for the broker to return */
+#define PUBLISH_PATIENCE_S 30 /* how long close() waits to flush what is unconfirmed */
+#define PUBLISH_WINDOW 4096   /* messages in flight before senders wait */
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 #define POLL_MS 100
@@ -52,12 +55,31 @@ struct call_wait {
     struct call_wait *next;
 };
 
+/* A message for the publisher thread: waiting to go out, or out and
+ * waiting for the broker's confirm. */
+struct outgoing {
+    char *exchange, *routing_key, *declare_topic, *body;
+    uint64_t tag;     /* delivery tag on the current connection, once published */
+    struct outgoing *next;
+};
+
 struct amqp_bus {
     char *host, *user, *password, *vhost;
     int port;
     atomic_bool stopping;
 
-    pthread_mutex_t pub_lock; /* guards pub, next_tag, declared */
+    /* The publisher: one thread owns the publishing connection; senders hand
+     * it messages through the outbox.  Up to PUBLISH_WINDOW messages are in
+     * flight; unconfirmed ones are sent again after a reconnection. */
+    pthread_mutex_t pub_lock; /* guards the lists, in_flight, pub_stop */
+    pthread_cond_t pub_cond;  /* work for the publisher, or room in the window */
+    struct outgoing *outbox, *outbox_tail, *unconfirmed, *unconfirmed_tail;
+    size_t in_flight;
+    bool pub_stop;
+    int wake_fd; /* eventfd: a message entered an empty outbox */
+    pthread_t pub_thread;
+    bool pub_started;
+    /* Owned by the publisher thread. */
     amqp_connection_state_t pub;
     uint64_t next_tag;
     char **declared;          /* topics whose queue the publisher declared */
@@ -75,21 +97,29 @@ struct amqp_bus {
 struct delivery {
     uint64_t tag;
     unsigned generation;
+    bool finished;             /* the handler ran; guarded by the server lock */
     struct bus_msg msg;
-    struct delivery *next;
+    struct delivery *next;     /* in the todo list */
+    struct delivery *next_out; /* in the outstanding list (tag order) */
 };
 
 struct amqp_server {
     struct bus_server *server;
     struct amqp_bus *ab;
     pthread_t consumer;
+    bool consumer_started;
     pthread_t *workers;
     unsigned n_workers;
     pthread_mutex_t lock;
     pthread_cond_t work;
-    struct delivery *todo, *todo_tail, *done;
+    struct delivery *todo, *todo_tail;
+    /* Every delivery not yet acknowledged, in tag order: the finished
+     * prefix is acknowledged with one `multiple` ack. */
+    struct delivery *outstanding, *outstanding_tail;
     unsigned generation;
-    bool stopping;
+    bool stopping;          /* workers: finish the handler at hand, then exit */
+    bool consumer_stopping; /* consumer: set once the workers are gone */
+    int wake_fd;            /* eventfd: the oldest outstanding delivery finished */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -202,7 +232,7 @@ static nph_status declare_topic(amqp_connection_state_t conn, const char *topic,
 /* ------------------------------------------------------------------------ */
 /* Publishing with confirms.                                                */
 
-/* Caller holds pub_lock. */
+/* Publisher thread: (re)connect in confirm mode. */
 static nph_status pub_connect(struct amqp_bus *ab, nph_error *err)
 {
     if (ab->pub)
@@ -223,7 +253,7 @@ static nph_status pub_connect(struct amqp_bus *ab, nph_error *err)
     return NPH_OK;
 }
 
-/* Caller holds pub_lock. */
+/* Publisher thread: declare a topic's queue once per connection. */
 static nph_status pub_declare(struct amqp_bus *ab, const char *topic, nph_error *err)
 {
     for (size_t i = 0; i < ab->n_declared; i++)
@@ -239,70 +269,268 @@ static nph_status pub_declare(struct amqp_bus *ab, const char *topic, nph_error 
     return st;
 }
 
-/* Wait for the broker's confirm of delivery tag `tag`. */
-static nph_status wait_confirm(struct amqp_bus *ab, uint64_t tag, nph_error *err)
+static void outgoing_free(struct outgoing *m)
 {
-    for (;;) {
-        amqp_frame_t frame;
-        struct timeval tv = { 10, 0 };
-        int rc = amqp_simple_wait_frame_noblock(ab->pub, &frame, &tv);
-        if (rc != AMQP_STATUS_OK)
-            return nph_error_set(err, NPH_ERR_BACKEND, "RabbitMQ confirm: %s", amqp_error_string2(rc));
-        if (frame.frame_type != AMQP_FRAME_METHOD)
-            continue;
-        if (frame.payload.method.id == AMQP_BASIC_ACK_METHOD) {
-            amqp_basic_ack_t *ack = frame.payload.method.decoded;
-            if (ack->delivery_tag == tag || (ack->multiple && ack->delivery_tag >= tag))
-                return NPH_OK;
-        } else if (frame.payload.method.id == AMQP_BASIC_NACK_METHOD) {
-            return nph_error_set(err, NPH_ERR_CONFLICT, "RabbitMQ refused the message (nack)");
-        } else if (frame.payload.method.id == AMQP_CHANNEL_CLOSE_METHOD ||
-                   frame.payload.method.id == AMQP_CONNECTION_CLOSE_METHOD) {
-            return nph_error_set(err, NPH_ERR_BACKEND, "RabbitMQ closed the publishing channel");
-        }
-    }
+    free(m->exchange);
+    free(m->routing_key);
+    free(m->declare_topic);
+    free(m->body);
+    free(m);
 }
 
-/* Publish `body` and wait for the broker's confirm; through a broker restart
- * the message is sent again, for up to PUBLISH_PATIENCE_S. */
+static void list_append(struct outgoing **head, struct outgoing **tail, struct outgoing *m)
+{
+    m->next = NULL;
+    if (*tail)
+        (*tail)->next = m;
+    else
+        *head = m;
+    *tail = m;
+}
+
+/* Caller holds pub_lock: a lost connection sends the unconfirmed again, first. */
+static void requeue_unconfirmed(struct amqp_bus *ab)
+{
+    if (!ab->unconfirmed)
+        return;
+    ab->unconfirmed_tail->next = ab->outbox;
+    if (!ab->outbox)
+        ab->outbox_tail = ab->unconfirmed_tail;
+    ab->outbox = ab->unconfirmed;
+    ab->unconfirmed = ab->unconfirmed_tail = NULL;
+}
+
+/* Caller holds pub_lock: the broker confirmed `tag` (and all before it).
+ * The unconfirmed list is in tag order, so the match is at its head. */
+static void confirmed(struct amqp_bus *ab, uint64_t tag, bool multiple)
+{
+    struct outgoing **link = &ab->unconfirmed, *prev = NULL;
+    while (*link && (*link)->tag <= tag) {
+        struct outgoing *m = *link;
+        if (m->tag == tag || multiple) {
+            *link = m->next;
+            if (ab->unconfirmed_tail == m)
+                ab->unconfirmed_tail = prev;
+            outgoing_free(m);
+            ab->in_flight--;
+        } else {
+            prev = m;
+            link = &m->next;
+        }
+    }
+    pthread_cond_broadcast(&ab->pub_cond);
+}
+
+/* Publisher thread, without the lock: send a batch; returns how many went. */
+static size_t publish_batch(struct amqp_bus *ab, struct outgoing *batch, nph_error *err)
+{
+    size_t sent = 0;
+    for (struct outgoing *m = batch; m; m = m->next) {
+        if (m->declare_topic && pub_declare(ab, m->declare_topic, err) != NPH_OK)
+            break;
+        amqp_basic_properties_t props = {
+            ._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG,
+            .content_type = amqp_cstring_bytes("application/json"),
+            .delivery_mode = 2, /* persistent */
+        };
+        int rc = amqp_basic_publish(ab->pub, 1, amqp_cstring_bytes(m->exchange),
+                                    amqp_cstring_bytes(m->routing_key), 0, 0, &props,
+                                    amqp_cstring_bytes(m->body));
+        if (rc != AMQP_STATUS_OK) {
+            nph_error_set(err, NPH_ERR_BACKEND, "RabbitMQ publish: %s", amqp_error_string2(rc));
+            break;
+        }
+        m->tag = ++ab->next_tag;
+        sent++;
+    }
+    return sent;
+}
+
+/* Wait up to POLL_MS for the connection to have something to read, or for
+ * `wake_fd` (an eventfd; -1 for none) to be written; true when there is
+ * something to read. */
+static bool wait_readable(amqp_connection_state_t conn, int wake_fd)
+{
+    if (amqp_frames_enqueued(conn) || amqp_data_in_buffer(conn))
+        return true;
+    struct pollfd fds[2] = {
+        { .fd = amqp_get_sockfd(conn), .events = POLLIN },
+        { .fd = wake_fd, .events = POLLIN },
+    };
+    return poll(fds, wake_fd >= 0 ? 2 : 1, POLL_MS) > 0 &&
+           (fds[0].revents & (POLLIN | POLLHUP | POLLERR));
+}
+
+/* Forget earlier wake-ups of an eventfd. */
+static void clear_wakeups(int wake_fd)
+{
+    uint64_t count;
+    while (read(wake_fd, &count, sizeof(count)) > 0)
+        ;
+}
+
+static void wake(int wake_fd)
+{
+    uint64_t one = 1;
+    if (write(wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+        nph_warn("cannot wake a bus thread: %s", strerror(errno));
+}
+
+/* Publisher thread, without the lock: wait for a frame (confirms) or for a
+ * new message in the outbox, whichever comes first; false when the
+ * connection is lost. */
+static bool read_confirms(struct amqp_bus *ab)
+{
+    if (!wait_readable(ab->pub, ab->wake_fd))
+        return true; /* woken for new messages, or a quiet moment */
+    amqp_frame_t frame;
+    struct timeval tv = { 0, 0 };
+    int rc = amqp_simple_wait_frame_noblock(ab->pub, &frame, &tv);
+    if (rc == AMQP_STATUS_TIMEOUT)
+        return true;
+    if (rc != AMQP_STATUS_OK || frame.frame_type != AMQP_FRAME_METHOD)
+        return rc == AMQP_STATUS_OK;
+    amqp_method_number_t id = frame.payload.method.id;
+    pthread_mutex_lock(&ab->pub_lock);
+    if (id == AMQP_BASIC_ACK_METHOD) {
+        amqp_basic_ack_t *ack = frame.payload.method.decoded;
+        confirmed(ab, ack->delivery_tag, ack->multiple);
+    } else if (id == AMQP_BASIC_NACK_METHOD) {
+        amqp_basic_nack_t *nack = frame.payload.method.decoded;
+        nph_err("RabbitMQ refused message %llu%s; dropping it",
+                (unsigned long long)nack->delivery_tag, nack->multiple ? " and those before" : "");
+        confirmed(ab, nack->delivery_tag, nack->multiple);
+    }
+    pthread_mutex_unlock(&ab->pub_lock);
+    return id != AMQP_CHANNEL_CLOSE_METHOD && id != AMQP_CONNECTION_CLOSE_METHOD;
+}
+
+/* Caller holds pub_lock: after the flush deadline, give up what is left. */
+static void abandon_all(struct amqp_bus *ab)
+{
+    requeue_unconfirmed(ab);
+    size_t n = 0;
+    for (struct outgoing *m = ab->outbox, *next; m; m = next, n++) {
+        next = m->next;
+        outgoing_free(m);
+    }
+    if (n)
+        nph_err("%zu message(s) never reached RabbitMQ at %s:%d before shutdown", n, ab->host,
+                ab->port);
+    ab->outbox = ab->outbox_tail = NULL;
+    ab->in_flight = 0;
+}
+
+static void *publisher_main(void *opaque)
+{
+    struct amqp_bus *ab = opaque;
+    unsigned backoff = BACKOFF_MIN_MS;
+    time_t flush_deadline = 0;
+    pthread_mutex_lock(&ab->pub_lock);
+    for (;;) {
+        if (ab->pub_stop && !flush_deadline)
+            flush_deadline = time(NULL) + PUBLISH_PATIENCE_S;
+        if (ab->pub_stop && (ab->in_flight == 0 || time(NULL) >= flush_deadline)) {
+            abandon_all(ab);
+            break;
+        }
+        nph_error err = NPH_ERROR_INIT;
+        if (!ab->pub) {
+            requeue_unconfirmed(ab);
+            if (!ab->outbox) {
+                pthread_cond_wait(&ab->pub_cond, &ab->pub_lock);
+                continue;
+            }
+            pthread_mutex_unlock(&ab->pub_lock);
+            nph_status st = pub_connect(ab, &err);
+            if (st != NPH_OK) {
+                nph_warn("cannot publish (%s); retrying in %u ms", err.message, backoff);
+                sleep_ms(backoff);
+                backoff = next_backoff(backoff);
+            } else {
+                backoff = BACKOFF_MIN_MS;
+            }
+            pthread_mutex_lock(&ab->pub_lock);
+            continue;
+        }
+        if (ab->outbox) {
+            clear_wakeups(ab->wake_fd);
+            struct outgoing *batch = ab->outbox;
+            ab->outbox = ab->outbox_tail = NULL;
+            pthread_mutex_unlock(&ab->pub_lock);
+            size_t sent = publish_batch(ab, batch, &err);
+            pthread_mutex_lock(&ab->pub_lock);
+            struct outgoing *m = batch;
+            for (size_t i = 0; i < sent; i++) {
+                struct outgoing *next = m->next;
+                list_append(&ab->unconfirmed, &ab->unconfirmed_tail, m);
+                m = next;
+            }
+            if (m) { /* the connection broke: what did not go goes first next time */
+                struct outgoing *rest_tail = m;
+                while (rest_tail->next)
+                    rest_tail = rest_tail->next;
+                rest_tail->next = ab->outbox;
+                if (!ab->outbox)
+                    ab->outbox_tail = rest_tail;
+                ab->outbox = m;
+                nph_warn("publishing failed (%s); reconnecting", err.message);
+                pthread_mutex_unlock(&ab->pub_lock);
+                drop(&ab->pub);
+                pthread_mutex_lock(&ab->pub_lock);
+            }
+            continue;
+        }
+        if (ab->unconfirmed) {
+            pthread_mutex_unlock(&ab->pub_lock);
+            bool alive = read_confirms(ab);
+            if (!alive) {
+                nph_warn("publishing connection lost; reconnecting and sending the unconfirmed again");
+                drop(&ab->pub);
+            }
+            pthread_mutex_lock(&ab->pub_lock);
+            continue;
+        }
+        pthread_cond_wait(&ab->pub_cond, &ab->pub_lock);
+    }
+    pthread_mutex_unlock(&ab->pub_lock);
+    drop(&ab->pub);
+    return NULL;
+}
+
+/* Hand a message to the publisher.  Returns once it is in the window (which
+ * is sent again after a reconnection until the broker confirms it); waits
+ * while the window is full. */
 static nph_status publish(struct amqp_bus *ab, const char *exchange, const char *routing_key,
                           const char *declare_topic_name, const char *body, nph_error *err)
 {
-    time_t deadline = time(NULL) + PUBLISH_PATIENCE_S;
-    unsigned backoff = BACKOFF_MIN_MS;
-    nph_status st;
+    struct outgoing *m = calloc(1, sizeof(*m));
+    if (m) {
+        m->exchange = strdup(exchange);
+        m->routing_key = strdup(routing_key);
+        m->declare_topic = declare_topic_name ? strdup(declare_topic_name) : NULL;
+        m->body = strdup(body);
+    }
+    if (!m || !m->exchange || !m->routing_key || !m->body ||
+        (declare_topic_name && !m->declare_topic)) {
+        if (m)
+            outgoing_free(m);
+        return nph_error_set(err, NPH_ERR_NO_MEMORY, "out of memory");
+    }
     pthread_mutex_lock(&ab->pub_lock);
-    for (;;) {
-        st = pub_connect(ab, err);
-        if (st == NPH_OK && declare_topic_name)
-            st = pub_declare(ab, declare_topic_name, err);
-        if (st == NPH_OK) {
-            amqp_basic_properties_t props = {
-                ._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG,
-                .content_type = amqp_cstring_bytes("application/json"),
-                .delivery_mode = 2, /* persistent */
-            };
-            int rc = amqp_basic_publish(ab->pub, 1, amqp_cstring_bytes(exchange),
-                                        amqp_cstring_bytes(routing_key), 0, 0, &props,
-                                        amqp_cstring_bytes(body));
-            uint64_t tag = ++ab->next_tag;
-            st = rc == AMQP_STATUS_OK
-                     ? wait_confirm(ab, tag, err)
-                     : nph_error_set(err, NPH_ERR_BACKEND, "RabbitMQ publish: %s", amqp_error_string2(rc));
-            if (st == NPH_OK || st == NPH_ERR_CONFLICT)
-                break;
-        }
-        drop(&ab->pub);
-        if (atomic_load(&ab->stopping) || time(NULL) >= deadline) {
-            st = nph_error_set(err, NPH_ERR_TIMEOUT,
-                               "RabbitMQ at %s:%d did not take the message within %d s: %s",
-                               ab->host, ab->port, PUBLISH_PATIENCE_S, err ? err->message : "");
-            break;
-        }
-        nph_warn("publishing to '%s' failed (%s); retrying in %u ms", routing_key,
-                 err ? err->message : "", backoff);
-        sleep_ms(backoff);
-        backoff = next_backoff(backoff);
+    while (ab->in_flight >= PUBLISH_WINDOW && !ab->pub_stop)
+        pthread_cond_wait(&ab->pub_cond, &ab->pub_lock);
+    nph_status st = NPH_OK;
+    if (ab->pub_stop) {
+        outgoing_free(m);
+        st = nph_error_set(err, NPH_ERR_CONFLICT, "the bus is closing");
+    } else {
+        bool was_empty = !ab->outbox;
+        list_append(&ab->outbox, &ab->outbox_tail, m);
+        ab->in_flight++;
+        pthread_cond_broadcast(&ab->pub_cond);
+        if (was_empty) /* the publisher may be polling for confirms */
+            wake(ab->wake_fd);
     }
     pthread_mutex_unlock(&ab->pub_lock);
     return st;
@@ -311,12 +539,15 @@ static nph_status publish(struct amqp_bus *ab, const char *exchange, const char 
 /* ------------------------------------------------------------------------ */
 /* Reading deliveries.                                                      */
 
-/* One delivery or a timeout; false when the connection must be rebuilt. */
-static bool consume_one(amqp_connection_state_t conn, amqp_envelope_t *env, bool *got)
+/* One delivery, a timeout or a wake-up; false when the connection must be rebuilt. */
+static bool consume_one(amqp_connection_state_t conn, int wake_fd, amqp_envelope_t *env,
+                        bool *got)
 {
     *got = false;
     amqp_maybe_release_buffers(conn);
-    struct timeval tv = { 0, POLL_MS * 1000 };
+    if (!wait_readable(conn, wake_fd))
+        return true;
+    struct timeval tv = { 0, 0 };
     amqp_rpc_reply_t r = amqp_consume_message(conn, env, &tv, 0);
     if (r.reply_type == AMQP_RESPONSE_NORMAL) {
         *got = true;
@@ -393,7 +624,7 @@ static void *reply_main(void *opaque)
         }
         amqp_envelope_t env;
         bool got = false;
-        if (!consume_one(conn, &env, &got)) {
+        if (!consume_one(conn, -1, &env, &got)) {
             nph_warn("reply connection lost; reconnecting");
             drop(&conn);
             continue;
@@ -456,18 +687,29 @@ static nph_status server_setup(struct amqp_server *as, amqp_connection_state_t c
 static void ack_finished(struct amqp_server *as, amqp_connection_state_t conn)
 {
     pthread_mutex_lock(&as->lock);
-    struct delivery *done = as->done;
-    as->done = NULL;
+    struct delivery *done = as->outstanding, *last = NULL;
+    while (as->outstanding && as->outstanding->finished) {
+        last = as->outstanding;
+        as->outstanding = last->next_out;
+    }
+    if (!as->outstanding)
+        as->outstanding_tail = NULL;
     unsigned generation = as->generation;
     pthread_mutex_unlock(&as->lock);
-    while (done) {
-        struct delivery *next = done->next;
-        /* A delivery of a connection since lost is the broker's again. */
-        if (conn && done->generation == generation)
-            amqp_basic_ack(conn, 1, done->tag, 0);
-        free(done);
-        done = next;
+    if (!last)
+        return;
+    last->next_out = NULL;
+    /* Deliveries of a connection since lost are the broker's again; they
+     * come first, as the list is in arrival order. */
+    uint64_t ack_upto = 0;
+    for (struct delivery *d = done, *next; d; d = next) {
+        next = d->next_out;
+        if (d->generation == generation)
+            ack_upto = d->tag;
+        free(d);
     }
+    if (conn && ack_upto)
+        amqp_basic_ack(conn, 1, ack_upto, 1);
 }
 
 static void accept_delivery(struct amqp_server *as, amqp_connection_state_t conn,
@@ -487,6 +729,11 @@ static void accept_delivery(struct amqp_server *as, amqp_connection_state_t conn
     d->tag = env->delivery_tag;
     pthread_mutex_lock(&as->lock);
     d->generation = as->generation;
+    if (as->outstanding_tail)
+        as->outstanding_tail->next_out = d;
+    else
+        as->outstanding = d;
+    as->outstanding_tail = d;
     if (as->todo_tail)
         as->todo_tail->next = d;
     else
@@ -503,7 +750,7 @@ static void *consumer_main(void *opaque)
     unsigned backoff = BACKOFF_MIN_MS;
     for (;;) {
         pthread_mutex_lock(&as->lock);
-        bool stopping = as->stopping;
+        bool stopping = as->consumer_stopping;
         pthread_mutex_unlock(&as->lock);
         if (stopping)
             break;
@@ -522,10 +769,11 @@ static void *consumer_main(void *opaque)
             as->generation++;
             pthread_mutex_unlock(&as->lock);
         }
+        clear_wakeups(as->wake_fd);
         ack_finished(as, conn);
         amqp_envelope_t env;
         bool got = false;
-        if (!consume_one(conn, &env, &got)) {
+        if (!consume_one(conn, as->wake_fd, &env, &got)) {
             nph_warn("connection for topic '%s' lost; reconnecting", as->server->topic);
             drop(&conn);
             continue;
@@ -533,7 +781,6 @@ static void *consumer_main(void *opaque)
         if (got) {
             accept_delivery(as, conn, &env);
             amqp_destroy_envelope(&env);
-            ack_finished(as, conn);
         }
     }
     ack_finished(as, conn);
@@ -571,8 +818,9 @@ static void *worker_main(void *opaque)
         bus_msg_clear(&d->msg);
 
         pthread_mutex_lock(&as->lock);
-        d->next = as->done;
-        as->done = d;
+        d->finished = true;
+        if (d == as->outstanding) /* something to acknowledge now */
+            wake(as->wake_fd);
     }
     pthread_mutex_unlock(&as->lock);
     return NULL;
@@ -602,16 +850,23 @@ static nph_status amqp_open(nph_bus *bus, const char *url, nph_error *err)
     ab->port = info.port;
     free(copy);
     pthread_mutex_init(&ab->pub_lock, NULL);
+    pthread_cond_init(&ab->pub_cond, NULL);
+    ab->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     pthread_mutex_init(&ab->wait_lock, NULL);
     pthread_cond_init(&ab->ready_cond, NULL);
     char uuid[NPH_UUID_STRLEN + 1];
     nph_uuid_generate(uuid);
     snprintf(ab->reply_queue, sizeof(ab->reply_queue), EXCHANGE ".reply.%s.%s", bus->name, uuid);
     bus->state = ab;
-    /* Fail early, with the reason, when the broker is not there at all. */
-    pthread_mutex_lock(&ab->pub_lock);
-    nph_status st = pub_connect(ab, err);
-    pthread_mutex_unlock(&ab->pub_lock);
+    /* Fail early, with the reason, when the broker is not there at all; the
+     * publisher thread takes over this first connection. */
+    nph_status st = ab->wake_fd < 0
+        ? nph_error_set(err, NPH_ERR_BACKEND, "eventfd: %s", strerror(errno))
+        : pub_connect(ab, err);
+    if (st == NPH_OK && pthread_create(&ab->pub_thread, NULL, publisher_main, ab) == 0)
+        ab->pub_started = true;
+    else if (st == NPH_OK)
+        st = nph_error_set(err, NPH_ERR_BACKEND, "cannot start the publisher thread");
     if (st == NPH_OK && pthread_create(&ab->reply_thread, NULL, reply_main, ab) == 0)
         ab->reply_started = true;
     else if (st == NPH_OK)
@@ -629,14 +884,22 @@ static void stop_server(struct amqp_server *as)
     pthread_mutex_unlock(&as->lock);
     for (unsigned i = 0; i < as->n_workers; i++)
         pthread_join(as->workers[i], NULL);
-    pthread_join(as->consumer, NULL);
-    for (struct delivery *d = as->todo, *next; d; d = next) {
-        next = d->next;
+    /* The consumer outlives the workers so that it acknowledges what they
+     * finished; what never ran goes back to the queue with the connection. */
+    pthread_mutex_lock(&as->lock);
+    as->consumer_stopping = true;
+    pthread_mutex_unlock(&as->lock);
+    if (as->consumer_started)
+        pthread_join(as->consumer, NULL);
+    for (struct delivery *d = as->outstanding, *next; d; d = next) {
+        next = d->next_out;
         bus_msg_clear(&d->msg);
         free(d);
     }
     pthread_mutex_destroy(&as->lock);
     pthread_cond_destroy(&as->work);
+    if (as->wake_fd >= 0)
+        close(as->wake_fd);
     free(as->workers);
     free(as);
 }
@@ -651,12 +914,17 @@ static void amqp_close(nph_bus *bus)
             stop_server(s->transport);
         s->transport = NULL;
     }
+    /* Flush what is in flight (up to PUBLISH_PATIENCE_S), then stop. */
+    pthread_mutex_lock(&ab->pub_lock);
+    ab->pub_stop = true;
+    pthread_cond_broadcast(&ab->pub_cond);
+    pthread_mutex_unlock(&ab->pub_lock);
+    if (ab->pub_started)
+        pthread_join(ab->pub_thread, NULL);
+    drop(&ab->pub);
     atomic_store(&ab->stopping, true);
     if (ab->reply_started)
         pthread_join(ab->reply_thread, NULL);
-    pthread_mutex_lock(&ab->pub_lock);
-    drop(&ab->pub);
-    pthread_mutex_unlock(&ab->pub_lock);
     for (size_t i = 0; i < ab->n_declared; i++)
         free(ab->declared[i]);
     free(ab->declared);
@@ -665,6 +933,9 @@ static void amqp_close(nph_bus *bus)
     free(ab->password);
     free(ab->vhost);
     pthread_mutex_destroy(&ab->pub_lock);
+    pthread_cond_destroy(&ab->pub_cond);
+    if (ab->wake_fd >= 0)
+        close(ab->wake_fd);
     pthread_mutex_destroy(&ab->wait_lock);
     pthread_cond_destroy(&ab->ready_cond);
     free(ab);
@@ -684,18 +955,14 @@ static nph_status amqp_serve(nph_bus *bus, struct bus_server *server, nph_error 
     as->ab = bus->state;
     pthread_mutex_init(&as->lock, NULL);
     pthread_cond_init(&as->work, NULL);
-    for (unsigned i = 0; i < server->workers; i++)
+    as->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    for (unsigned i = 0; as->wake_fd >= 0 && i < server->workers; i++)
         if (pthread_create(&as->workers[i], NULL, worker_main, as) == 0)
             as->n_workers++;
-    if (as->n_workers == 0 || pthread_create(&as->consumer, NULL, consumer_main, as) != 0) {
-        pthread_mutex_lock(&as->lock);
-        as->stopping = true;
-        pthread_cond_broadcast(&as->work);
-        pthread_mutex_unlock(&as->lock);
-        for (unsigned i = 0; i < as->n_workers; i++)
-            pthread_join(as->workers[i], NULL);
-        free(as->workers);
-        free(as);
+    if (as->n_workers > 0 && pthread_create(&as->consumer, NULL, consumer_main, as) == 0)
+        as->consumer_started = true;
+    if (!as->consumer_started) {
+        stop_server(as);
         return nph_error_set(err, NPH_ERR_BACKEND, "cannot start threads for topic '%s'",
                              server->topic);
     }
