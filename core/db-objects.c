@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "buffer.h"
+#include "clock.h"
 #include "db-objects.h"
 #include "error.h"
 #include "json.h"
@@ -36,17 +37,6 @@ static bool listed(const char *const *list, const char *name)
         if (strcmp(*list, name) == 0)
             return true;
     return false;
-}
-
-void nph_db_now(char out[32])
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    char base[24];
-    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, 32, "%s.%06ldZ", base, ts.tv_nsec / 1000);
 }
 
 static void bind_json(nph_db_stmt *stmt, int index, json_object *v)
@@ -149,8 +139,8 @@ nph_status nph_db_instance_create(nph_db *db, json_object *fields, nph_error *er
         (void)k3;
         bind_json(stmt, idx++, v3);
     }
-    char now[32];
-    nph_db_now(now);
+    char now[NPH_ISO_TIME_LEN];
+    nph_clock_iso_now(now);
     nph_db_bind_text(stmt, idx++, now);
     nph_db_bind_text(stmt, idx, now);
     st = run(stmt, err);
@@ -218,8 +208,8 @@ nph_status nph_db_instance_update(nph_db *db, const char *uuid, json_object *cha
     st = nph_db_prepare(db, nph_buffer_str(&sql), &stmt, err);
     if (st != NPH_OK)
         return st;
-    char now[32];
-    nph_db_now(now);
+    char now[NPH_ISO_TIME_LEN];
+    nph_clock_iso_now(now);
     int idx = 1;
     nph_db_bind_text(stmt, idx++, now);
     json_object_object_foreach(changes, k2, v2) {
@@ -279,8 +269,8 @@ nph_status nph_db_instance_soft_delete(nph_db *db, const char *uuid, nph_error *
                                    &stmt, err);
     if (st != NPH_OK)
         return st;
-    char now[32];
-    nph_db_now(now);
+    char now[NPH_ISO_TIME_LEN];
+    nph_clock_iso_now(now);
     nph_db_bind_text(stmt, 1, now);
     nph_db_bind_text(stmt, 2, now);
     nph_db_bind_text(stmt, 3, uuid);
@@ -301,8 +291,8 @@ nph_status nph_db_instance_fault_create(nph_db *db, const char *uuid, int code,
                                    &stmt, err);
     if (st != NPH_OK)
         return st;
-    char now[32];
-    nph_db_now(now);
+    char now[NPH_ISO_TIME_LEN];
+    nph_clock_iso_now(now);
     nph_db_bind_text(stmt, 1, uuid);
     nph_db_bind_int(stmt, 2, code);
     nph_db_bind_text(stmt, 3, message);
@@ -325,8 +315,8 @@ nph_status nph_db_instance_action_start(nph_db *db, const char *uuid, const char
                                    &stmt, err);
     if (st != NPH_OK)
         return st;
-    char now[32];
-    nph_db_now(now);
+    char now[NPH_ISO_TIME_LEN];
+    nph_clock_iso_now(now);
     nph_db_bind_text(stmt, 1, uuid);
     nph_db_bind_text(stmt, 2, action);
     nph_db_bind_text(stmt, 3, request_id);
@@ -347,8 +337,8 @@ nph_status nph_db_instance_action_start(nph_db *db, const char *uuid, const char
 nph_status nph_db_instance_action_event(nph_db *db, int64_t action_id, const char *event,
                                         const char *result, const char *host, nph_error *err)
 {
-    char now[32];
-    nph_db_now(now);
+    char now[NPH_ISO_TIME_LEN];
+    nph_clock_iso_now(now);
     nph_db_stmt *stmt;
     nph_status st;
     if (result) {
@@ -385,8 +375,8 @@ nph_status nph_db_instance_action_event(nph_db *db, int64_t action_id, const cha
 nph_status nph_db_service_upsert(nph_db *db, const char *host, const char *binary,
                                  const char *topic, nph_error *err)
 {
-    char now[32];
-    nph_db_now(now);
+    char now[NPH_ISO_TIME_LEN];
+    nph_clock_iso_now(now);
     for (int attempt = 0; attempt < 2; attempt++) {
         nph_db_stmt *stmt;
         nph_status st = nph_db_prepare(db,
@@ -461,8 +451,8 @@ static nph_status node_write(nph_db *db, const char *host, const char *name, jso
     nph_status st = nph_db_prepare(db, nph_buffer_str(&sql), &stmt, err);
     if (st != NPH_OK)
         return st;
-    char now[32], uuid[NPH_UUID_STRLEN + 1];
-    nph_db_now(now);
+    char now[NPH_ISO_TIME_LEN], uuid[NPH_UUID_STRLEN + 1];
+    nph_clock_iso_now(now);
     int idx = 1;
     if (insert) {
         nph_uuid_generate(uuid);

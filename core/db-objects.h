@@ -12,7 +12,6 @@
 #include "db.h"
 
 /* The current time as the database stores it: 2026-11-23T05:31:48.123456Z. */
-void nph_db_now(char out[32]);
 
 /* Create a record from `fields` (uuid required; flavor and metadata may be
  * objects).  A uuid already in use is NPH_ERR_CONFLICT. */

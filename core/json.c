@@ -6,6 +6,11 @@
 #include "error.h"
 #include "json.h"
 
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 json_object *nph_json_parse(const char *text, size_t len, nph_error *err)
 {
     if (len > INT32_MAX) {
@@ -17,20 +22,32 @@ json_object *nph_json_parse(const char *text, size_t len, nph_error *err)
         nph_error_set(err, NPH_ERR_NO_MEMORY, "out of memory parsing JSON");
         return NULL;
     }
+    size_t start = 0;
+    while (start < len && is_blank(text[start]))
+        start++;
+    if (start == len) {
+        json_tokener_free(tok);
+        nph_error_set(err, NPH_ERR_INVALID, "malformed JSON: the document is empty");
+        return NULL;
+    }
     json_object *obj = json_tokener_parse_ex(tok, text, (int)len);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     size_t offset = json_tokener_get_parse_end(tok);
+    if (!obj && jerr == json_tokener_continue) {
+        /* A bare number or literal ("3", "null") ends only at a delimiter. */
+        obj = json_tokener_parse_ex(tok, " ", 1);
+        jerr = json_tokener_get_error(tok);
+        offset = len;
+    }
     if (!obj && jerr == json_tokener_continue)
         nph_error_set(err, NPH_ERR_INVALID, "malformed JSON: the document ends early");
     else if (!obj && jerr != json_tokener_success)
         nph_error_set(err, NPH_ERR_INVALID, "malformed JSON at byte %zu: %s", offset,
                       json_tokener_error_desc(jerr));
-    else if (!obj && len == 0)
-        nph_error_set(err, NPH_ERR_INVALID, "malformed JSON: the document is empty");
     else {
         /* Anything after the value but white space is garbage. */
         for (size_t i = offset; i < len; i++) {
-            if (!strchr(" \t\r\n", text[i])) {
+            if (!is_blank(text[i])) {
                 json_object_put(obj);
                 obj = NULL;
                 nph_error_set(err, NPH_ERR_INVALID,
@@ -39,7 +56,7 @@ json_object *nph_json_parse(const char *text, size_t len, nph_error *err)
             }
         }
         if (obj == NULL && err && err->code == NPH_OK)
-            nph_error_set(err, NPH_ERR_INVALID, "malformed JSON: the document is empty");
+            nph_error_set(err, NPH_ERR_INVALID, "the JSON document is null");
     }
     json_tokener_free(tok);
     return obj;

@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "error.h"
 #include "log.h"
 #include "msgbus-internal.h"
@@ -184,13 +185,6 @@ static nph_status connect_broker(struct amqp_bus *ab, amqp_connection_state_t *o
     }
     *out = conn;
     return NPH_OK;
-}
-
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
 }
 
 static unsigned next_backoff(unsigned ms)
@@ -445,7 +439,7 @@ static void *publisher_main(void *opaque)
             nph_status st = pub_connect(ab, &err);
             if (st != NPH_OK) {
                 nph_warn("cannot publish (%s); retrying in %u ms", err.message, backoff);
-                sleep_ms(backoff);
+                nph_clock_sleep_ms(backoff);
                 backoff = next_backoff(backoff);
             } else {
                 backoff = BACKOFF_MIN_MS;
@@ -612,7 +606,7 @@ static void *reply_main(void *opaque)
             if (connect_broker(ab, &conn, &err) != NPH_OK || reply_consumer_setup(ab, conn, &err) != NPH_OK) {
                 drop(&conn);
                 nph_warn("reply queue unavailable (%s); retrying in %u ms", err.message, backoff);
-                sleep_ms(backoff);
+                nph_clock_sleep_ms(backoff);
                 backoff = next_backoff(backoff);
                 continue;
             }
@@ -760,7 +754,7 @@ static void *consumer_main(void *opaque)
                 drop(&conn);
                 nph_warn("topic '%s' unavailable (%s); retrying in %u ms", as->server->topic,
                          err.message, backoff);
-                sleep_ms(backoff);
+                nph_clock_sleep_ms(backoff);
                 backoff = next_backoff(backoff);
                 continue;
             }
@@ -985,14 +979,7 @@ static bool wait_reply_ready(struct amqp_bus *ab, const struct timespec *until)
 static nph_status amqp_call(struct amqp_bus *ab, const char *topic, struct bus_msg *msg,
                             const char *body, int timeout_ms, json_object **result, nph_error *err)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = nph_clock_deadline(timeout_ms);
     if (!wait_reply_ready(ab, &until))
         return nph_error_set(err, NPH_ERR_TIMEOUT, "no reply queue on RabbitMQ within %d ms",
                              timeout_ms);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "error.h"
 #include "log.h"
 #include "msgbus-internal.h"
@@ -258,14 +259,7 @@ static struct qmsg *copy_msg(const struct bus_msg *msg)
 static nph_status wait_reply(struct waiter *w, const char *topic, const char *method,
                              int timeout_ms, json_object **result, nph_error *err)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = nph_clock_deadline(timeout_ms);
     while (!w->done)
         if (pthread_cond_timedwait(&w->cond, &registry_lock, &until) == ETIMEDOUT)
             break;

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "fake.h"
 #include "objects.h"
 
@@ -32,19 +33,6 @@ struct pending_event {
     char node[160];
 };
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static void sleep_ms(uint32_t ms)
-{
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
 
 /* xorshift64: deterministic for a given failure_seed.  Caller holds the lock. */
 static double next_random(struct fake_driver *fd)
@@ -69,7 +57,7 @@ NPH_PRINTF(2, 3) static void console_log(struct fake_instance *fi, const char *f
 static void set_state(struct fake_driver *fd, struct fake_instance *fi, nph_power_state to,
                       nph_lifecycle_event ev, struct pending_event *pending)
 {
-    uint64_t now = now_ns();
+    uint64_t now = nph_clock_monotonic_ns();
     if (fi->state == NPH_POWER_RUNNING && fi->running_since_ns)
         fi->cpu_ns += now - fi->running_since_ns;
     fi->running_since_ns = to == NPH_POWER_RUNNING ? now : 0;
@@ -103,7 +91,7 @@ static struct fake_usage flavor_usage(const struct nph_flavor *f)
 static nph_status begin_op(struct fake_driver *fd, enum fake_op op, nph_error *err)
 {
     if (fd->latency_ms[op])
-        sleep_ms(fd->latency_ms[op]);
+        nph_clock_sleep_ms(fd->latency_ms[op]);
     pthread_mutex_lock(&fd->lock);
     if (fd->failure_rate[op] > 0 && next_random(fd) < fd->failure_rate[op]) {
         pthread_mutex_unlock(&fd->lock);
@@ -622,7 +610,7 @@ static nph_status fake_post_live_migration_at_destination(void *drv,
             fi->flavor = flavor_usage(inst->flavor);
             fi->image_format = inst->image ? inst->image->disk_format : 0;
             fi->state = NPH_POWER_RUNNING;
-            fi->running_since_ns = now_ns();
+            fi->running_since_ns = nph_clock_monotonic_ns();
             usage_add(&fd->usage[node], &fi->flavor, +1);
         }
     }
@@ -728,7 +716,7 @@ static nph_status fake_get_info(void *drv, const struct nph_instance *inst,
         out->max_mem_kb = fi->flavor.memory_mb * 1024;
         out->mem_kb = fi->state == NPH_POWER_SHUTDOWN ? 0 : out->max_mem_kb;
         out->num_cpu = fi->flavor.vcpus;
-        out->cpu_time_ns = fi->cpu_ns + (fi->running_since_ns ? now_ns() - fi->running_since_ns : 0);
+        out->cpu_time_ns = fi->cpu_ns + (fi->running_since_ns ? nph_clock_monotonic_ns() - fi->running_since_ns : 0);
     }
     pthread_mutex_unlock(&fd->lock);
     if (!fi)

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "compute-internal.h"
 #include "error.h"
 #include "log.h"
@@ -36,17 +37,6 @@ static const char *member_string(json_object *obj, const char *key)
     const char *v = NULL;
     nph_json_get_string(obj, key, false, &v, NULL);
     return v;
-}
-
-static void now_iso(char out[32])
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    char base[24];
-    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, 32, "%s.%06ldZ", base, ts.tv_nsec / 1000);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -255,8 +245,8 @@ static nph_status build(nph_compute *c, const char *uuid, json_object *image, np
     nph_auto_json *changes = json_object_new_object();
     json_object_object_add(changes, "task_state", NULL);
     if (st == NPH_OK) {
-        char now[32];
-        now_iso(now);
+        char now[NPH_ISO_TIME_LEN];
+        nph_clock_iso_now(now);
         nph_power_state ps = driver_power_state(drv, &view.inst);
         nph_json_add_string(changes, "vm_state", "active");
         nph_json_add_int(changes, "power_state", ps);
@@ -307,8 +297,8 @@ static nph_status terminate(nph_compute *c, const char *uuid, nph_error *err)
     nph_auto_json *changes = json_object_new_object();
     json_object_object_add(changes, "task_state", NULL);
     if (st == NPH_OK) {
-        char now[32];
-        now_iso(now);
+        char now[NPH_ISO_TIME_LEN];
+        nph_clock_iso_now(now);
         nph_json_add_string(changes, "vm_state", "deleted");
         nph_json_add_int(changes, "power_state", NPH_POWER_NOSTATE);
         nph_json_add_string(changes, "terminated_at", now);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "compute-internal.h"
 #include "error.h"
 #include "log.h"
@@ -17,9 +18,7 @@ NPH_LOG_INIT("compute.periodic");
 
 static time_t now_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
+    return (time_t)(nph_clock_monotonic_ns() / 1000000000ull);
 }
 
 /* Driver threads call this: queue the instance for a sync, wake the loop. */
@@ -100,9 +99,7 @@ static void *periodic_main(void *opaque)
     pthread_mutex_lock(&c->lock);
     while (!c->stopping) {
         if (c->n_events == 0) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_sec += 1;
+            struct timespec until = nph_clock_deadline(1000);
             pthread_cond_timedwait(&c->wake, &c->lock, &until);
         }
         size_t n = 0;
