@@ -6,10 +6,15 @@
  * load; a cast sent before any server exists waits for one) and each server
  * a fanout queue.  Arguments are deep-copied on send, so a handler never
  * shares an object with the sender's thread.
+ *
+ * Locking: registry_lock guards only the list of topics (a topic lives as
+ * long as the process); each topic's lock guards its queues, its servers
+ * and the waiters of calls sent to it.  Copies are made outside any lock.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -24,7 +29,7 @@ NPH_LOG_INIT("core.bus.inproc");
 /* A caller waiting for a reply; freed by whichever of caller and worker
  * lets go last. */
 struct waiter {
-    pthread_cond_t cond;
+    pthread_cond_t cond; /* waited on with the topic's lock */
     bool done;
     int refs;
     nph_status st;
@@ -44,8 +49,9 @@ struct queue {
 
 struct topic {
     char *name;
-    struct queue shared;
+    pthread_mutex_t lock;
     pthread_cond_t cond;      /* work arrived for a server of this topic */
+    struct queue shared;
     struct iserver *servers;
     struct topic *next;
 };
@@ -59,6 +65,15 @@ struct iserver {
     bool stopping;
     struct iserver *next;     /* the topic's servers */
 };
+
+#define SPIN_NS 50000 /* how long a thread watches for quick work before sleeping */
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct topic *topics;
@@ -84,7 +99,7 @@ static struct qmsg *pop(struct queue *q)
     return m;
 }
 
-/* Caller holds registry_lock. */
+/* Caller holds the topic's lock. */
 static void waiter_release(struct waiter *w)
 {
     if (--w->refs == 0) {
@@ -100,61 +115,81 @@ static void qmsg_free(struct qmsg *m)
     free(m);
 }
 
-/* Caller holds registry_lock. */
 static struct topic *topic_get(const char *name)
 {
-    for (struct topic *t = topics; t; t = t->next)
-        if (strcmp(t->name, name) == 0)
-            return t;
-    struct topic *t = calloc(1, sizeof(*t));
-    if (!t || !(t->name = strdup(name))) {
-        free(t);
-        return NULL;
+    pthread_mutex_lock(&registry_lock);
+    struct topic *t = topics;
+    while (t && strcmp(t->name, name) != 0)
+        t = t->next;
+    if (!t && (t = calloc(1, sizeof(*t)))) {
+        if ((t->name = strdup(name))) {
+            pthread_mutex_init(&t->lock, NULL);
+            pthread_cond_init(&t->cond, NULL);
+            t->next = topics;
+            topics = t;
+        } else {
+            free(t);
+            t = NULL;
+        }
     }
-    pthread_cond_init(&t->cond, NULL);
-    t->next = topics;
-    topics = t;
+    pthread_mutex_unlock(&registry_lock);
     return t;
 }
 
-static void complete(struct waiter *w, nph_status st, json_object *result, const nph_error *err)
+static void complete(struct topic *t, struct waiter *w, nph_status st, json_object *result,
+                     const nph_error *err)
 {
-    pthread_mutex_lock(&registry_lock);
+    pthread_mutex_lock(&t->lock);
     w->st = st;
     w->result = result;
     if (st != NPH_OK && err)
         w->err = *err;
-    w->done = true;
+    __atomic_store_n(&w->done, true, __ATOMIC_RELEASE);
     pthread_cond_signal(&w->cond);
     waiter_release(w);
-    pthread_mutex_unlock(&registry_lock);
+    pthread_mutex_unlock(&t->lock);
 }
 
 static void *worker_main(void *opaque)
 {
     struct iserver *is = opaque;
-    pthread_mutex_lock(&registry_lock);
+    struct topic *t = is->topic;
+    bool spun = true;
+    pthread_mutex_lock(&t->lock);
     while (!is->stopping) {
         struct qmsg *m = pop(&is->fanout);
         if (!m)
-            m = pop(&is->topic->shared);
-        if (!m) {
-            pthread_cond_wait(&is->topic->cond, &registry_lock);
+            m = pop(&t->shared);
+        if (!m && spun) {
+            pthread_cond_wait(&t->cond, &t->lock);
+            spun = false;
             continue;
         }
-        pthread_mutex_unlock(&registry_lock);
+        if (!m) { /* as wait_reply does: work often follows work */
+            pthread_mutex_unlock(&t->lock);
+            uint64_t spin_until = nph_clock_monotonic_ns() + SPIN_NS;
+            while (!__atomic_load_n(&t->shared.head, __ATOMIC_RELAXED) &&
+                   !__atomic_load_n(&is->fanout.head, __ATOMIC_RELAXED) &&
+                   nph_clock_monotonic_ns() < spin_until)
+                cpu_relax();
+            pthread_mutex_lock(&t->lock);
+            spun = true;
+            continue;
+        }
+        pthread_mutex_unlock(&t->lock);
         nph_error err = NPH_ERROR_INIT;
         if (m->waiter) {
             json_object *result = NULL;
             nph_status st = bus_dispatch(is->server, &m->msg, &result, &err);
-            complete(m->waiter, st, result, &err);
+            complete(t, m->waiter, st, result, &err);
         } else {
             bus_dispatch(is->server, &m->msg, NULL, &err);
         }
         qmsg_free(m);
-        pthread_mutex_lock(&registry_lock);
+        pthread_mutex_lock(&t->lock);
+        spun = false;
     }
-    pthread_mutex_unlock(&registry_lock);
+    pthread_mutex_unlock(&t->lock);
     return NULL;
 }
 
@@ -168,31 +203,28 @@ static nph_status inproc_serve(nph_bus *bus, struct bus_server *server, nph_erro
     struct iserver *is = calloc(1, sizeof(*is));
     if (is)
         is->threads = calloc(server->workers, sizeof(*is->threads));
-    if (!is || !is->threads) {
+    if (is && is->threads)
+        is->topic = topic_get(server->topic);
+    if (!is || !is->threads || !is->topic) {
+        if (is)
+            free(is->threads);
         free(is);
         return nph_error_set(err, NPH_ERR_NO_MEMORY, "out of memory");
     }
     is->server = server;
     server->transport = is;
-    pthread_mutex_lock(&registry_lock);
-    is->topic = topic_get(server->topic);
-    if (!is->topic) {
-        pthread_mutex_unlock(&registry_lock);
-        free(is->threads);
-        free(is);
-        server->transport = NULL;
-        return nph_error_set(err, NPH_ERR_NO_MEMORY, "out of memory");
-    }
-    is->next = is->topic->servers;
-    is->topic->servers = is;
+    struct topic *t = is->topic;
+    pthread_mutex_lock(&t->lock);
+    is->next = t->servers;
+    t->servers = is;
     for (unsigned i = 0; i < server->workers; i++) {
         if (pthread_create(&is->threads[i], NULL, worker_main, is) != 0)
             break;
         is->n_threads++;
     }
     /* Work that waited for a server can start now. */
-    pthread_cond_broadcast(&is->topic->cond);
-    pthread_mutex_unlock(&registry_lock);
+    pthread_cond_broadcast(&t->cond);
+    pthread_mutex_unlock(&t->lock);
     return is->n_threads ? NPH_OK
                          : nph_error_set(err, NPH_ERR_BACKEND, "cannot start worker threads");
 }
@@ -209,15 +241,15 @@ static void unlink_server(struct iserver *is)
 
 static void inproc_close(nph_bus *bus)
 {
-    pthread_mutex_lock(&registry_lock);
     for (struct bus_server *s = bus->servers; s; s = s->next) {
         struct iserver *is = s->transport;
         if (!is)
             continue;
+        pthread_mutex_lock(&is->topic->lock);
         is->stopping = true;
         pthread_cond_broadcast(&is->topic->cond);
+        pthread_mutex_unlock(&is->topic->lock);
     }
-    pthread_mutex_unlock(&registry_lock);
     /* Handlers in progress finish; queued work stays for other servers. */
     for (struct bus_server *s = bus->servers; s; s = s->next) {
         struct iserver *is = s->transport;
@@ -225,29 +257,34 @@ static void inproc_close(nph_bus *bus)
             continue;
         for (unsigned i = 0; i < is->n_threads; i++)
             pthread_join(is->threads[i], NULL);
-        pthread_mutex_lock(&registry_lock);
+        struct topic *t = is->topic;
+        pthread_mutex_lock(&t->lock);
         unlink_server(is);
         /* Wake the topic's other servers for whatever work remains queued. */
-        pthread_cond_broadcast(&is->topic->cond);
+        pthread_cond_broadcast(&t->cond);
         for (struct qmsg *m; (m = pop(&is->fanout));) {
             if (m->waiter)
                 waiter_release(m->waiter);
             qmsg_free(m);
         }
-        pthread_mutex_unlock(&registry_lock);
+        pthread_mutex_unlock(&t->lock);
         free(is->threads);
         free(is);
         s->transport = NULL;
     }
 }
 
-static struct qmsg *copy_msg(const struct bus_msg *msg)
+/* A copy for one server; `take_method` moves the method name instead of
+ * copying it (the last copy of a send may). */
+static struct qmsg *copy_msg(struct bus_msg *msg, bool take_method)
 {
     struct qmsg *m = calloc(1, sizeof(*m));
     if (!m)
         return NULL;
     m->msg = *msg;
-    m->msg.method = strdup(msg->method);
+    m->msg.method = take_method ? msg->method : strdup(msg->method);
+    if (take_method)
+        msg->method = NULL;
     m->msg.args = NULL;
     if (!m->msg.method || json_object_deep_copy(msg->args, &m->msg.args, NULL) != 0) {
         qmsg_free(m);
@@ -256,17 +293,25 @@ static struct qmsg *copy_msg(const struct bus_msg *msg)
     return m;
 }
 
-static nph_status wait_reply(struct waiter *w, const char *topic, const char *method,
+/* Caller holds the topic's lock. */
+static nph_status wait_reply(struct topic *t, struct waiter *w, const char *method,
                              int timeout_ms, json_object **result, nph_error *err)
 {
+    /* Most handlers answer within microseconds: watching for that briefly
+     * costs less than sleeping and being woken. */
+    pthread_mutex_unlock(&t->lock);
+    uint64_t spin_until = nph_clock_monotonic_ns() + SPIN_NS;
+    while (!__atomic_load_n(&w->done, __ATOMIC_ACQUIRE) && nph_clock_monotonic_ns() < spin_until)
+        cpu_relax();
+    pthread_mutex_lock(&t->lock);
     struct timespec until = nph_clock_deadline(timeout_ms);
     while (!w->done)
-        if (pthread_cond_timedwait(&w->cond, &registry_lock, &until) == ETIMEDOUT)
+        if (pthread_cond_timedwait(&w->cond, &t->lock, &until) == ETIMEDOUT)
             break;
     nph_status st;
     if (!w->done) {
         st = nph_error_set(err, NPH_ERR_TIMEOUT, "no reply to %s from topic '%s' within %d ms",
-                           method, topic, timeout_ms);
+                           method, t->name, timeout_ms);
     } else {
         st = w->st;
         if (st == NPH_OK) {
@@ -280,47 +325,62 @@ static nph_status wait_reply(struct waiter *w, const char *topic, const char *me
     return st;
 }
 
+static nph_status fanout_send(struct topic *t, struct bus_msg *msg, nph_error *err)
+{
+    /* One copy per server, made before the lock: count them first. */
+    pthread_mutex_lock(&t->lock);
+    size_t n = 0;
+    for (struct iserver *is = t->servers; is; is = is->next)
+        n++;
+    pthread_mutex_unlock(&t->lock);
+    struct queue copies = { NULL, NULL };
+    for (size_t i = 0; i < n; i++) {
+        struct qmsg *m = copy_msg(msg, false);
+        if (!m) {
+            for (struct qmsg *c; (c = pop(&copies));)
+                qmsg_free(c);
+            return nph_error_set(err, NPH_ERR_NO_MEMORY, "out of memory");
+        }
+        push(&copies, m);
+    }
+    pthread_mutex_lock(&t->lock);
+    /* Servers that came since get none; those gone leave copies over. */
+    for (struct iserver *is = t->servers; is && copies.head; is = is->next)
+        push(&is->fanout, pop(&copies));
+    pthread_cond_broadcast(&t->cond);
+    pthread_mutex_unlock(&t->lock);
+    for (struct qmsg *c; (c = pop(&copies));)
+        qmsg_free(c);
+    return NPH_OK;
+}
+
 static nph_status inproc_send(nph_bus *bus, const char *topic, bool fanout, struct bus_msg *msg,
                               int timeout_ms, json_object **result, nph_error *err)
 {
-    struct waiter *w = NULL;
-    if (result) {
-        w = calloc(1, sizeof(*w));
-        if (!w)
-            return nph_error_set(err, NPH_ERR_NO_MEMORY, "out of memory");
+    struct topic *t = topic_get(topic);
+    if (!t)
+        return nph_error_set(err, NPH_ERR_NO_MEMORY, "out of memory");
+    if (fanout)
+        return fanout_send(t, msg, err);
+    char method[128]; /* for the timeout message: the worker frees the copy */
+    snprintf(method, sizeof(method), "%s", msg->method);
+    struct qmsg *m = copy_msg(msg, true);
+    struct waiter *w = result && m ? calloc(1, sizeof(*w)) : NULL;
+    if (!m || (result && !w)) {
+        if (m)
+            qmsg_free(m);
+        return nph_error_set(err, NPH_ERR_NO_MEMORY, "out of memory");
+    }
+    if (w) {
         pthread_cond_init(&w->cond, NULL);
         w->refs = 2; /* the caller and the message */
+        m->waiter = w;
     }
-    pthread_mutex_lock(&registry_lock);
-    struct topic *t = topic_get(topic);
-    nph_status st = t ? NPH_OK : nph_error_set(err, NPH_ERR_NO_MEMORY, "out of memory");
-    if (st == NPH_OK && fanout) {
-        for (struct iserver *is = t->servers; is && st == NPH_OK; is = is->next) {
-            struct qmsg *m = copy_msg(msg);
-            if (!m)
-                st = nph_error_set(err, NPH_ERR_NO_MEMORY, "out of memory");
-            else
-                push(&is->fanout, m);
-        }
-        pthread_cond_broadcast(&t->cond);
-    } else if (st == NPH_OK) {
-        struct qmsg *m = copy_msg(msg);
-        if (!m) {
-            st = nph_error_set(err, NPH_ERR_NO_MEMORY, "out of memory");
-        } else {
-            m->waiter = w;
-            push(&t->shared, m);
-            pthread_cond_signal(&t->cond);
-        }
-    }
-    if (w && st != NPH_OK) {
-        w->refs = 1;
-        waiter_release(w);
-        w = NULL;
-    }
-    if (w)
-        st = wait_reply(w, topic, msg->method, timeout_ms, result, err);
-    pthread_mutex_unlock(&registry_lock);
+    pthread_mutex_lock(&t->lock);
+    push(&t->shared, m);
+    pthread_cond_signal(&t->cond);
+    nph_status st = w ? wait_reply(t, w, method, timeout_ms, result, err) : NPH_OK;
+    pthread_mutex_unlock(&t->lock);
     return st;
 }
 

@@ -11,7 +11,8 @@ cleanup() {
   bash "$top_srcdir/tests/peers/postgresql.sh" stop "$tmp/postgresql" >/dev/null 2>&1
   rm -rf "$tmp"
 }
-trap cleanup EXIT
+# The programs' log lines go to $tmp/stderr, shown only when a step fails.
+trap 'status=$?; [ $status -eq 0 ] || tail -20 "$tmp/stderr" >&2; cleanup' EXIT
 mkdir "$tmp/plugins.d"
 printf '[driver]\nmodule = fake\n[options]\nnode_count = 10000\n' >"$tmp/plugins.d/fake.conf"
 export NEPHELE_PLUGIN_PATH="$top_builddir/drivers/fake/.libs"
@@ -23,11 +24,11 @@ now_ns() { date +%s%N; }
 
 i=0
 while [ $i -lt "$runs" ]; do
-  "$load" "$tmp/plugins.d" >>"$tmp/load"
+  "$load" "$tmp/plugins.d" >>"$tmp/load" 2>>"$tmp/stderr"
   # Time the real binary, not libtool's wrapper script around it.
   t0=$(now_ns)
   LD_LIBRARY_PATH="$top_builddir/core/.libs" "$manage" --plugins-dir "$tmp/plugins.d" \
-    driver list >"$tmp/list"
+    driver list >"$tmp/list" 2>>"$tmp/stderr"
   t1=$(now_ns)
   echo "$(( (t1 - t0) / 1000 ))" >>"$tmp/list-us"
   i=$((i + 1))
@@ -58,10 +59,10 @@ bash "$top_srcdir/tests/peers/postgresql.sh" start "$tmp/postgresql" >/dev/null
 amqp_url=$(. "$tmp/rabbitmq/env"; echo "$URL")
 pg_url=$(. "$tmp/postgresql/env"; echo "$URL")
 value() { awk -v k="$1" '$1 == k {print $2}' "$2"; }
-"$top_builddir/tests/bench/bench-bus" inproc:// 200000 20000 >"$tmp/bus-inproc"
-"$top_builddir/tests/bench/bench-bus" "$amqp_url" 20000 2000 >"$tmp/bus-amqp"
-"$top_builddir/tests/bench/bench-db" "sqlite:///$tmp/bench.db" 5000 >"$tmp/db-sqlite"
-"$top_builddir/tests/bench/bench-db" "$pg_url" 2000 >"$tmp/db-pg"
+"$top_builddir/tests/bench/bench-bus" inproc:// 200000 20000 >"$tmp/bus-inproc" 2>>"$tmp/stderr"
+"$top_builddir/tests/bench/bench-bus" "$amqp_url" 20000 2000 >"$tmp/bus-amqp" 2>>"$tmp/stderr"
+"$top_builddir/tests/bench/bench-db" "sqlite:///$tmp/bench.db" 5000 >"$tmp/db-sqlite" 2>>"$tmp/stderr"
+"$top_builddir/tests/bench/bench-db" "$pg_url" 2000 >"$tmp/db-pg" 2>>"$tmp/stderr"
 
 higher() { # name measured unit target: ratio = measured / target
   awk -v n="$1" -v m="$2" -v u="$3" -v t="$4" 'BEGIN {
