@@ -19,7 +19,8 @@ static const char *const instance_columns[] = {
     "display_name", "hostname", "project_id", "user_id", "flavor", "image_ref", "key_name",
     "key_data", "user_data", "vcpus", "memory_mb", "root_gb", "ephemeral_gb", "vm_state",
     "task_state", "power_state", "host", "node", "availability_zone", "metadata", "locked",
-    "locked_by", "launched_at", "terminated_at", NULL,
+    "locked_by", "launched_at", "terminated_at", "reservation_id", "launch_index", "description",
+    "config_drive", "access_ip_v4", "access_ip_v6", NULL,
 };
 
 static const char *const node_columns[] = {
@@ -29,7 +30,7 @@ static const char *const node_columns[] = {
 };
 
 /* Columns holding JSON text, handed out as objects. */
-static const char *const json_columns[] = { "flavor", "metadata", NULL };
+static const char *const json_columns[] = { "flavor", "metadata", "properties", NULL };
 
 static bool listed(const char *const *list, const char *name)
 {
@@ -228,15 +229,15 @@ nph_status nph_db_instance_update(nph_db *db, const char *uuid, json_object *cha
 }
 
 /* Every row of a one-parameter query, as a JSON array. */
-static nph_status list_rows(nph_db *db, const char *sql, const char *param, json_object **out,
-                            nph_error *err)
+nph_status nph_db_select_rows(nph_db *db, const char *sql, const char *const *params,
+                            size_t n_params, json_object **out, nph_error *err)
 {
     nph_db_stmt *stmt;
     nph_status st = nph_db_prepare(db, sql, &stmt, err);
     if (st != NPH_OK)
         return st;
-    if (param)
-        nph_db_bind_text(stmt, 1, param);
+    for (size_t i = 0; i < n_params; i++)
+        nph_db_bind_text(stmt, (int)i + 1, params[i]);
     json_object *list = json_object_new_array();
     bool row = false;
     while ((st = nph_db_step(stmt, &row, err)) == NPH_OK && row) {
@@ -253,11 +254,34 @@ static nph_status list_rows(nph_db *db, const char *sql, const char *param, json
     return NPH_OK;
 }
 
+nph_status nph_db_execute(nph_db *db, const char *sql, const char *const *params,
+                          size_t n_params, int64_t *changes, nph_error *err)
+{
+    nph_db_stmt *stmt;
+    nph_status st = nph_db_prepare(db, sql, &stmt, err);
+    if (st != NPH_OK)
+        return st;
+    for (size_t i = 0; i < n_params; i++)
+        nph_db_bind_text(stmt, (int)i + 1, params[i]);
+    st = run(stmt, err);
+    if (changes)
+        *changes = st == NPH_OK ? nph_db_changes(stmt) : 0;
+    return st;
+}
+
+nph_status nph_db_instance_select(nph_db *db, const char *where, const char *const *params,
+                                  size_t n_params, json_object **out, nph_error *err)
+{
+    nph_auto_buffer sql = NPH_BUFFER_INIT;
+    nph_buffer_appendf(&sql, "SELECT * FROM instances WHERE %s", where);
+    return nph_db_select_rows(db, nph_buffer_str(&sql), params, n_params, out, err);
+}
+
 nph_status nph_db_instance_list_by_host(nph_db *db, const char *host, json_object **out,
                                         nph_error *err)
 {
-    return list_rows(db, "SELECT * FROM instances WHERE host = ? AND deleted = 0 ORDER BY id",
-                     host, out, err);
+    const char *params[] = { host };
+    return nph_db_instance_select(db, "host = ? AND deleted = 0 ORDER BY id", params, 1, out, err);
 }
 
 nph_status nph_db_instance_soft_delete(nph_db *db, const char *uuid, nph_error *err)
@@ -418,7 +442,7 @@ nph_status nph_db_service_upsert(nph_db *db, const char *host, const char *binar
 
 nph_status nph_db_service_list(nph_db *db, json_object **out, nph_error *err)
 {
-    return list_rows(db, "SELECT * FROM services WHERE deleted = 0 ORDER BY id", NULL, out, err);
+    return nph_db_select_rows(db, "SELECT * FROM services WHERE deleted = 0 ORDER BY id", NULL, 0, out, err);
 }
 
 /* UPDATE (or INSERT) the node's columns; returns the rows changed in *changed. */
@@ -501,6 +525,6 @@ nph_status nph_db_compute_node_upsert(nph_db *db, const char *host, json_object 
 
 nph_status nph_db_compute_node_list(nph_db *db, json_object **out, nph_error *err)
 {
-    return list_rows(db, "SELECT * FROM compute_nodes WHERE deleted = 0 ORDER BY id", NULL, out,
+    return nph_db_select_rows(db, "SELECT * FROM compute_nodes WHERE deleted = 0 ORDER BY id", NULL, 0, out,
                      err);
 }

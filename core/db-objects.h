@@ -25,6 +25,20 @@ nph_status nph_db_instance_get(nph_db *db, const char *uuid, json_object **out, 
 nph_status nph_db_instance_update(nph_db *db, const char *uuid, json_object *changes,
                                   const char *expected_task_state, json_object **out,
                                   nph_error *err);
+/* The rows of a SELECT with a text parameter (NULL: SQL NULL) for each ?,
+ * as a JSON array of objects keyed by column name; the JSON columns
+ * (flavor, metadata, properties) parsed.  Caller puts. */
+nph_status nph_db_select_rows(nph_db *db, const char *sql, const char *const *params,
+                              size_t n_params, json_object **out, nph_error *err);
+/* Run an INSERT, UPDATE or DELETE with text parameters; *changes (may be
+ * NULL) receives the rows it changed.  A unique key violated is
+ * NPH_ERR_CONFLICT. */
+nph_status nph_db_execute(nph_db *db, const char *sql, const char *const *params,
+                          size_t n_params, int64_t *changes, nph_error *err);
+/* Records matching `where` (the SQL after WHERE, ORDER BY included), with
+ * a text parameter for each ?.  A JSON array; caller puts. */
+nph_status nph_db_instance_select(nph_db *db, const char *where, const char *const *params,
+                                  size_t n_params, json_object **out, nph_error *err);
 /* Live records on `host`, as a JSON array.  Caller puts. */
 nph_status nph_db_instance_list_by_host(nph_db *db, const char *host, json_object **out,
                                         nph_error *err);

@@ -112,7 +112,26 @@ static const char migration_1[] =
     " NOT NULL, in_use INTEGER NOT NULL DEFAULT 0, reserved INTEGER NOT NULL DEFAULT 0,"
     " UNIQUE (project_id, user_id, resource));";
 
-static const char *const migrations[] = { migration_1 };
+/* 2: what the compute API shows of a server, and the image store. */
+static const char migration_2[] =
+    "ALTER TABLE instances ADD COLUMN reservation_id VARCHAR(255);"
+    "ALTER TABLE instances ADD COLUMN launch_index INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE instances ADD COLUMN description TEXT;"
+    "ALTER TABLE instances ADD COLUMN config_drive VARCHAR(255);"
+    "ALTER TABLE instances ADD COLUMN access_ip_v4 VARCHAR(64);"
+    "ALTER TABLE instances ADD COLUMN access_ip_v6 VARCHAR(64);"
+    "CREATE INDEX instances_created_idx ON instances (deleted, created_at);"
+    "CREATE TABLE images ("
+    " id {ID}, uuid VARCHAR(36) NOT NULL UNIQUE, name VARCHAR(255), disk_format VARCHAR(32),"
+    " container_format VARCHAR(32), size BIGINT, checksum VARCHAR(32), os_hash_algo VARCHAR(64),"
+    " os_hash_value VARCHAR(128), status VARCHAR(32) NOT NULL, visibility VARCHAR(32) NOT NULL"
+    " DEFAULT 'shared', owner VARCHAR(255), min_disk INTEGER NOT NULL DEFAULT 0,"
+    " min_ram INTEGER NOT NULL DEFAULT 0, protected INTEGER NOT NULL DEFAULT 0, properties TEXT,"
+    " created_at VARCHAR(32), updated_at VARCHAR(32), deleted_at VARCHAR(32),"
+    " deleted BIGINT NOT NULL DEFAULT 0);"
+    "CREATE INDEX images_name_idx ON images (name, deleted);";
+
+static const char *const migrations[] = { migration_1, migration_2 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 int nph_db_schema_latest(void)

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "buffer.h"
 #include "clock.h"
 #include "compute-internal.h"
 #include "error.h"
@@ -322,6 +323,37 @@ static nph_status terminate(nph_compute *c, const char *uuid, nph_error *err)
 
 /* ------------------------------------------------------------------------ */
 
+/* The guest's console log, its last `length` lines when length >= 0. */
+static nph_status console_output(nph_compute *c, const char *uuid, int64_t length,
+                                 json_object **result, nph_error *err)
+{
+    struct instance_view view;
+    nph_driver *drv = NULL;
+    nph_status st = prepare_with_driver(c, uuid, NULL, NULL, &view, &drv, err);
+    if (st != NPH_OK)
+        return st;
+    nph_auto_buffer out = NPH_BUFFER_INIT;
+    st = NPH_DRIVER_CALL(drv, get_console_output, err, &view.inst, &out);
+    instance_view_free(&view);
+    if (st != NPH_OK)
+        return st;
+    const char *text = out.len ? nph_buffer_str(&out) : "";
+    size_t end = strlen(text), from = 0;
+    if (length >= 0) {
+        /* Back over `length` line ends, not counting a final one. */
+        from = end > 0 && text[end - 1] == '\n' ? end - 1 : end;
+        for (int64_t lines = 0; from > 0; from--)
+            if (text[from - 1] == '\n' && ++lines == length)
+                break;
+        if (length == 0)
+            from = end;
+    }
+    const char *start = text + from;
+    *result = json_object_new_object();
+    nph_json_add_string(*result, "output", start);
+    return NPH_OK;
+}
+
 nph_status compute_handle(void *opaque, const char *method, json_object *args,
                           json_object **result, nph_error *err)
 {
@@ -339,6 +371,10 @@ nph_status compute_handle(void *opaque, const char *method, json_object *args,
             st = build(c, uuid, image, err);
     } else if (strcmp(method, "terminate_instance") == 0) {
         st = terminate(c, uuid, err);
+    } else if (strcmp(method, "get_console_output") == 0 && result) {
+        int64_t length = -1;
+        nph_json_get_int(args, "length", false, &length, NULL);
+        st = console_output(c, uuid, length, result, err);
     } else {
         const char *reboot_type = member_string(args, "reboot_type");
         const struct simple_op *op = NULL;

@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* What a new all-in-one data directory starts with: a configuration file,
+ * a plugins.d with the fake driver, the default flavors and a small image. */
+#include "config.h"
+
+#include <errno.h>
+#include <nettle/md5.h>
+#include <nettle/sha2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "aio.h"
+#include "clock.h"
+#include "db-objects.h"
+#include "error.h"
+#include "json.h"
+#include "log.h"
+#include "uuid.h"
+
+NPH_LOG_INIT("aio");
+
+static nph_status make_dir(const char *path, nph_error *err)
+{
+    if (mkdir(path, 0755) == 0 || errno == EEXIST)
+        return NPH_OK;
+    return nph_error_set(err, NPH_ERR_IO, "cannot create directory '%s': %s", path, strerror(errno));
+}
+
+/* Write `text` to `path` unless the file exists (the operator may have
+ * edited it). */
+static nph_status write_once(const char *path, const char *text, nph_error *err)
+{
+    FILE *f = fopen(path, "wx");
+    if (!f)
+        return errno == EEXIST ? NPH_OK
+                               : nph_error_set(err, NPH_ERR_IO, "cannot write '%s': %s", path,
+                                               strerror(errno));
+    bool ok = fputs(text, f) >= 0;
+    ok = fclose(f) == 0 && ok;
+    return ok ? NPH_OK : nph_error_set(err, NPH_ERR_IO, "cannot write '%s'", path);
+}
+
+nph_status aio_prepare_dir(const char *dir, const char *listen, nph_error *err)
+{
+    char path[4096], text[8192];
+    nph_status st = make_dir(dir, err);
+    snprintf(path, sizeof(path), "%s/plugins.d", dir);
+    if (st == NPH_OK)
+        st = make_dir(path, err);
+    snprintf(path, sizeof(path), "%s/images", dir);
+    if (st == NPH_OK)
+        st = make_dir(path, err);
+    snprintf(path, sizeof(path), "%s/nephele.conf", dir);
+    snprintf(text, sizeof(text),
+             "# Written by nephele-aio when it created this directory; edit freely.\n"
+             "# Options given on the command line override what is here.\n"
+             "[DEFAULT]\nhost = aio\ntransport_url = inproc://\n"
+             "default_availability_zone = nova\n\n"
+             "[database]\nconnection = sqlite:///%s/nephele.db\n\n"
+             "[api]\nlisten = %s\n\n"
+             "[compute]\nplugins_dir = %s/plugins.d\n\n"
+             "[glance]\nimage_dir = %s/images\n",
+             dir, listen, dir, dir);
+    if (st == NPH_OK)
+        st = write_once(path, text, err);
+    snprintf(path, sizeof(path), "%s/plugins.d/fake.conf", dir);
+    if (st == NPH_OK)
+        st = write_once(path,
+                        "# The fake driver: in-memory guests on simulated nodes.\n"
+                        "[driver]\nmodule = fake\n\n"
+                        "[options]\nnode_count = 4\nvcpus = 32\nmemory_mb = 131072\n"
+                        "disk_gb = 2048\nhypervisor_type = QEMU\n"
+                        "image_formats = qcow2,raw,iso,aki,ami,ari,vmdk,vdi,vhd,vhdx\n",
+                        err);
+    return st;
+}
+
+/* Devstack's default flavors, ids 1 to 5, plus a tiny one for tests. */
+static nph_status seed_flavors(nph_db *db, nph_error *err)
+{
+    static const struct {
+        const char *id, *name, *vcpus, *ram, *disk;
+    } flavors[] = {
+        { "1", "m1.tiny", "1", "512", "1" },      { "2", "m1.small", "1", "2048", "20" },
+        { "3", "m1.medium", "2", "4096", "40" },  { "4", "m1.large", "4", "8192", "80" },
+        { "5", "m1.xlarge", "8", "16384", "160" }, { "42", "m1.nano", "1", "128", "1" },
+    };
+    char now[NPH_ISO_TIME_LEN];
+    nph_clock_iso_now(now);
+    for (size_t i = 0; i < sizeof(flavors) / sizeof(flavors[0]); i++) {
+        const char *params[] = { flavors[i].id, flavors[i].name, flavors[i].vcpus, flavors[i].ram,
+                                 flavors[i].disk, now, now };
+        nph_status st = nph_db_execute(db,
+                                       "INSERT INTO flavors (flavorid, name, vcpus, memory_mb, "
+                                       "root_gb, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                       params, 7, NULL, err);
+        if (st != NPH_OK)
+            return st;
+    }
+    return NPH_OK;
+}
+
+static void hex(const uint8_t *bytes, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++)
+        snprintf(out + 2 * i, 3, "%02x", bytes[i]);
+}
+
+/* A 1 MiB raw disk image: enough to boot on the fake driver and to show
+ * in `openstack image list`. */
+static nph_status seed_image(nph_db *db, const char *image_dir, nph_error *err)
+{
+    char uuid[NPH_UUID_STRLEN + 1], path[4096];
+    nph_uuid_generate(uuid);
+    snprintf(path, sizeof(path), "%s/%s", image_dir, uuid);
+    size_t size = 1 << 20;
+    uint8_t *data = calloc(1, size);
+    if (!data)
+        return nph_error_set(err, NPH_ERR_NO_MEMORY, "out of memory");
+    memcpy(data + 512, "NEPHELE-TINY-IMAGE", 18);
+    FILE *f = fopen(path, "wb");
+    bool ok = f && fwrite(data, 1, size, f) == size;
+    ok = (f && fclose(f) == 0) && ok;
+    struct md5_ctx md5;
+    struct sha512_ctx sha;
+    uint8_t md5_sum[MD5_DIGEST_SIZE], sha_sum[SHA512_DIGEST_SIZE];
+    md5_init(&md5);
+    md5_update(&md5, size, data);
+    md5_digest(&md5, sizeof(md5_sum), md5_sum);
+    sha512_init(&sha);
+    sha512_update(&sha, size, data);
+    sha512_digest(&sha, sizeof(sha_sum), sha_sum);
+    free(data);
+    if (!ok)
+        return nph_error_set(err, NPH_ERR_IO, "cannot write the image '%s': %s", path,
+                             strerror(errno));
+    char md5_hex[2 * MD5_DIGEST_SIZE + 1], sha_hex[2 * SHA512_DIGEST_SIZE + 1], now[NPH_ISO_TIME_LEN];
+    hex(md5_sum, sizeof(md5_sum), md5_hex);
+    hex(sha_sum, sizeof(sha_sum), sha_hex);
+    nph_clock_iso_now(now);
+    char size_text[24];
+    snprintf(size_text, sizeof(size_text), "%zu", size);
+    const char *params[] = { uuid, "nephele-tiny", "raw", "bare", size_text, md5_hex, "sha512",
+                             sha_hex, "active", "public", "admin", now, now };
+    return nph_db_execute(db,
+                          "INSERT INTO images (uuid, name, disk_format, container_format, size, "
+                          "checksum, os_hash_algo, os_hash_value, status, visibility, owner, "
+                          "properties, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                          "?, ?, '{}', ?, ?)",
+                          params, 13, NULL, err);
+}
+
+nph_status aio_seed(const char *db_url, const char *image_dir, nph_error *err)
+{
+    nph_db *db = NULL;
+    nph_status st = nph_db_open(db_url, &db, err);
+    if (st == NPH_OK)
+        st = nph_db_sync(db, err);
+    nph_auto_json *rows = NULL;
+    if (st == NPH_OK)
+        st = nph_db_select_rows(db, "SELECT COUNT(*) AS n FROM flavors", NULL, 0, &rows, err);
+    bool fresh = st == NPH_OK &&
+                 json_object_get_int64(json_object_object_get(json_object_array_get_idx(rows, 0), "n")) == 0;
+    if (fresh) {
+        st = nph_db_begin(db, err);
+        if (st == NPH_OK)
+            st = seed_flavors(db, err);
+        if (st == NPH_OK)
+            st = seed_image(db, image_dir, err);
+        if (st == NPH_OK)
+            st = nph_db_commit(db, err);
+        else
+            nph_db_rollback(db);
+        if (st == NPH_OK)
+            nph_info("seeded the default flavors and the image nephele-tiny");
+    }
+    nph_db_close(db);
+    return st;
+}
+
+nph_status aio_write_openrc(const char *dir, const char *endpoint, nph_error *err)
+{
+    char path[4096], text[2048];
+    snprintf(path, sizeof(path), "%s/openrc", dir);
+    snprintf(text, sizeof(text),
+             "# Source this file to point the openstack CLI at this all-in-one:\n"
+             "#   . %s/openrc && openstack server list\n"
+             "# The API runs with noauth2: no Keystone; every request is the admin's.\n"
+             "export OS_AUTH_TYPE=none\n"
+             "export OS_ENDPOINT=%s\n"
+             "export OS_COMPUTE_API_VERSION=2.1\n"
+             "export OS_REGION_NAME=RegionOne\n",
+             dir, endpoint);
+    FILE *f = fopen(path, "w");
+    bool ok = f && fputs(text, f) >= 0;
+    ok = (f && fclose(f) == 0) && ok;
+    return ok ? NPH_OK : nph_error_set(err, NPH_ERR_IO, "cannot write '%s'", path);
+}

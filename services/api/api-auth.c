@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Who is asking.  noauth2, as Nova's: a token "USER:PROJECT" names both, and
+ * only the user called "admin" is an administrator.  No token, or one
+ * without a colon (the openstack CLI's --os-auth-type none sends
+ * "notused"), means the admin user of the admin project: noauth2 is for
+ * development, where the operator runs every command. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "api-internal.h"
+
+bool api_authenticate(struct api_request *req, struct api_response *resp)
+{
+    const char *token = api_header(req, "X-Auth-Token");
+    if (!token || !strchr(token, ':'))
+        token = "admin:admin";
+    const char *colon = strchr(token, ':');
+    size_t user_len = colon ? (size_t)(colon - token) : strlen(token);
+    const char *project = colon && colon[1] ? colon + 1 : NULL;
+    if (user_len == 0 || user_len >= sizeof(req->ctx.user_id) ||
+        (project && strlen(project) >= sizeof(req->ctx.project_id))) {
+        api_error(resp, 401, "The request you have made requires authentication.");
+        return false;
+    }
+    snprintf(req->ctx.user_id, sizeof(req->ctx.user_id), "%.*s", (int)user_len, token);
+    snprintf(req->ctx.project_id, sizeof(req->ctx.project_id), "%s",
+             project ? project : req->ctx.user_id);
+    req->ctx.is_admin = strcmp(req->ctx.user_id, "admin") == 0;
+    return true;
+}

@@ -1,0 +1,400 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* What the cloud is made of: os-services, os-hypervisors (with
+ * statistics), os-availability-zone, and /limits. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api-internal.h"
+#include "db-objects.h"
+#include "error.h"
+#include "uuid.h"
+
+#define SERVICE_DOWN_TIME_S 60
+
+static json_object *member(json_object *obj, const char *key)
+{
+    json_object *v = NULL;
+    json_object_object_get_ex(obj, key, &v);
+    return v;
+}
+
+static int64_t num(json_object *obj, const char *key)
+{
+    return json_object_get_int64(member(obj, key));
+}
+
+static const char *text(json_object *obj, const char *key)
+{
+    return json_object_get_string(member(obj, key));
+}
+
+/* A service is up when it reported within service_down_time. */
+static bool service_is_up(json_object *svc)
+{
+    const char *seen = text(svc, "last_seen_up");
+    struct tm tm = { 0 };
+    if (num(svc, "forced_down") || !seen || !strptime(seen, "%Y-%m-%dT%H:%M:%S", &tm))
+        return false;
+    return difftime(time(NULL), timegm(&tm)) <= SERVICE_DOWN_TIME_S;
+}
+
+/* The names Nova's tools look for: nephele-compute is nova-compute to them. */
+static const char *nova_binary(const char *binary)
+{
+    static const struct {
+        const char *ours, *nova;
+    } names[] = {
+        { "nephele-compute", "nova-compute" },     { "nephele-conductor", "nova-conductor" },
+        { "nephele-scheduler", "nova-scheduler" }, { "nephele-api", "nova-api" },
+    };
+    for (size_t i = 0; binary && i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(binary, names[i].ours) == 0)
+            return names[i].nova;
+    return binary;
+}
+
+static json_object *api_time(const char *stored)
+{
+    if (!stored || strlen(stored) < 26)
+        return NULL;
+    char out[32];
+    snprintf(out, sizeof(out), "%.26s", stored);
+    return json_object_new_string(out);
+}
+
+static json_object *service_view(const struct api_request *req, json_object *svc)
+{
+    json_object *view = json_object_new_object();
+    if (req->minor >= 53)
+        json_object_object_add(view, "id", json_object_get(member(svc, "uuid")));
+    else
+        nph_json_add_int(view, "id", num(svc, "id"));
+    const char *binary = nova_binary(text(svc, "binary"));
+    nph_json_add_string(view, "binary", binary);
+    json_object_object_add(view, "host", json_object_get(member(svc, "host")));
+    nph_json_add_string(view, "zone", binary && strcmp(binary, "nova-compute") == 0
+                                          ? req->api->default_az : "internal");
+    nph_json_add_string(view, "status", num(svc, "disabled") ? "disabled" : "enabled");
+    nph_json_add_string(view, "state", service_is_up(svc) ? "up" : "down");
+    json_object_object_add(view, "updated_at", api_time(text(svc, "updated_at")));
+    json_object_object_add(view, "disabled_reason", json_object_get(member(svc, "disabled_reason")));
+    if (req->minor >= 11)
+        nph_json_add_bool(view, "forced_down", num(svc, "forced_down") != 0);
+    return view;
+}
+
+void api_services_list(struct api_request *req, struct api_response *resp)
+{
+    if (!api_is_admin(req, resp))
+        return;
+    nph_auto_json *rows = NULL;
+    nph_error err = NPH_ERROR_INIT;
+    if (nph_db_service_list(req->db, &rows, &err) != NPH_OK) {
+        api_error_from(resp, &err);
+        return;
+    }
+    const char *host = api_query(req, "host"), *binary = api_query(req, "binary");
+    json_object *list = json_object_new_array();
+    for (size_t i = 0; i < json_object_array_length(rows); i++) {
+        json_object *svc = json_object_array_get_idx(rows, i);
+        if (host && strcmp(host, text(svc, "host")) != 0)
+            continue;
+        if (binary && strcmp(binary, nova_binary(text(svc, "binary"))) != 0 &&
+            strcmp(binary, text(svc, "binary")) != 0)
+            continue;
+        json_object_array_add(list, service_view(req, svc));
+    }
+    json_object *body = json_object_new_object();
+    json_object_object_add(body, "services", list);
+    api_reply(resp, 200, body);
+}
+
+/* ---- os-hypervisors ------------------------------------------------------ */
+
+/* The compute service of `host`, or NULL. */
+static json_object *compute_service(json_object *services, const char *host)
+{
+    for (size_t i = 0; i < json_object_array_length(services); i++) {
+        json_object *svc = json_object_array_get_idx(services, i);
+        if (strcmp(text(svc, "binary"), "nephele-compute") == 0 && host &&
+            strcmp(text(svc, "host"), host) == 0)
+            return svc;
+    }
+    return NULL;
+}
+
+static json_object *hypervisor_view(const struct api_request *req, json_object *node,
+                                    json_object *svc, bool detail)
+{
+    json_object *view = json_object_new_object();
+    if (req->minor >= 53)
+        json_object_object_add(view, "id", json_object_get(member(node, "uuid")));
+    else
+        nph_json_add_int(view, "id", num(node, "id"));
+    json_object_object_add(view, "hypervisor_hostname",
+                           json_object_get(member(node, "hypervisor_hostname")));
+    nph_json_add_string(view, "state", svc && service_is_up(svc) ? "up" : "down");
+    nph_json_add_string(view, "status", svc && num(svc, "disabled") ? "disabled" : "enabled");
+    if (!detail)
+        return view;
+    static const char *const copied[] = { "vcpus", "vcpus_used", "memory_mb", "memory_mb_used",
+                                          "local_gb", "local_gb_used", "running_vms" };
+    for (size_t i = 0; i < sizeof(copied) / sizeof(copied[0]); i++)
+        nph_json_add_int(view, copied[i], num(node, copied[i]));
+    json_object_object_add(view, "hypervisor_type", json_object_get(member(node, "hypervisor_type")));
+    nph_json_add_int(view, "hypervisor_version", num(node, "hypervisor_version"));
+    nph_json_add_int(view, "free_ram_mb", num(node, "memory_mb") - num(node, "memory_mb_used"));
+    nph_json_add_int(view, "free_disk_gb", num(node, "local_gb") - num(node, "local_gb_used"));
+    nph_json_add_int(view, "current_workload", 0);
+    json_object *least = member(node, "disk_available_least");
+    json_object_object_add(view, "disk_available_least", json_object_get(least));
+    nph_json_add_string(view, "host_ip", "127.0.0.1");
+    /* cpu_info: a JSON string before 2.28, the object from then on. */
+    const char *cpu = text(node, "cpu_info");
+    json_object *parsed = cpu ? nph_json_parse(cpu, strlen(cpu), NULL) : NULL;
+    if (req->minor >= 28)
+        json_object_object_add(view, "cpu_info", parsed ? parsed : json_object_new_object());
+    else {
+        nph_json_add_string(view, "cpu_info", cpu ? cpu : "{}");
+        json_object_put(parsed);
+    }
+    json_object *service = json_object_new_object();
+    if (req->minor >= 53)
+        json_object_object_add(service, "id", json_object_get(member(svc, "uuid")));
+    else
+        nph_json_add_int(service, "id", num(svc, "id"));
+    json_object_object_add(service, "host", json_object_get(member(node, "host")));
+    json_object_object_add(service, "disabled_reason", json_object_get(member(svc, "disabled_reason")));
+    json_object_object_add(view, "service", service);
+    return view;
+}
+
+static bool load_nodes(struct api_request *req, struct api_response *resp, json_object **nodes,
+                       json_object **services)
+{
+    nph_error err = NPH_ERROR_INIT;
+    if (nph_db_compute_node_list(req->db, nodes, &err) != NPH_OK ||
+        nph_db_service_list(req->db, services, &err) != NPH_OK) {
+        api_error_from(resp, &err);
+        return false;
+    }
+    return true;
+}
+
+static void hypervisor_list(struct api_request *req, struct api_response *resp, bool detail)
+{
+    int limit;
+    const char *marker;
+    nph_auto_json *nodes = NULL, *services = NULL;
+    if (!api_is_admin(req, resp) || !api_paging(req, resp, &limit, &marker) ||
+        !load_nodes(req, resp, &nodes, &services))
+        return;
+    const char *pattern = req->minor >= 53 ? api_query(req, "hypervisor_hostname_pattern") : NULL;
+    size_t n = json_object_array_length(nodes), start = 0;
+    if (marker && req->minor >= 33) {
+        while (start < n) {
+            json_object *node = json_object_array_get_idx(nodes, start++);
+            char id[32];
+            snprintf(id, sizeof(id), "%lld", (long long)num(node, "id"));
+            if (strcmp(req->minor >= 53 ? text(node, "uuid") : id, marker) == 0)
+                break;
+            if (start == n) {
+                api_error(resp, 400, "marker [%s] not found", marker);
+                return;
+            }
+        }
+    }
+    json_object *list = json_object_new_array();
+    for (size_t i = start; i < n && (int)json_object_array_length(list) < limit; i++) {
+        json_object *node = json_object_array_get_idx(nodes, i);
+        if (pattern && !strstr(text(node, "hypervisor_hostname"), pattern))
+            continue;
+        json_object_array_add(list, hypervisor_view(req, node,
+                                                    compute_service(services, text(node, "host")),
+                                                    detail));
+    }
+    json_object *body = json_object_new_object();
+    json_object_object_add(body, "hypervisors", list);
+    api_reply(resp, 200, body);
+}
+
+void api_hypervisors_list(struct api_request *req, struct api_response *resp)
+{
+    hypervisor_list(req, resp, false);
+}
+
+void api_hypervisors_detail(struct api_request *req, struct api_response *resp)
+{
+    hypervisor_list(req, resp, true);
+}
+
+void api_hypervisors_show(struct api_request *req, struct api_response *resp)
+{
+    nph_auto_json *nodes = NULL, *services = NULL;
+    if (!api_is_admin(req, resp) || !load_nodes(req, resp, &nodes, &services))
+        return;
+    const char *id = req->params[0];
+    if (req->minor >= 53 ? !nph_uuid_is_valid(id) : strspn(id, "0123456789") != strlen(id)) {
+        api_error(resp, req->minor >= 53 ? 400 : 404, "Hypervisor with ID %s could not be found.",
+                  id);
+        return;
+    }
+    for (size_t i = 0; i < json_object_array_length(nodes); i++) {
+        json_object *node = json_object_array_get_idx(nodes, i);
+        char num_id[32];
+        snprintf(num_id, sizeof(num_id), "%lld", (long long)num(node, "id"));
+        if (strcmp(req->minor >= 53 ? text(node, "uuid") : num_id, id) != 0)
+            continue;
+        json_object *body = json_object_new_object();
+        json_object_object_add(body, "hypervisor",
+                               hypervisor_view(req, node, compute_service(services, text(node, "host")),
+                                               true));
+        api_reply(resp, 200, body);
+        return;
+    }
+    api_error(resp, 404, "Hypervisor with ID %s could not be found.", id);
+}
+
+void api_hypervisors_statistics(struct api_request *req, struct api_response *resp)
+{
+    nph_auto_json *nodes = NULL, *services = NULL;
+    if (!api_is_admin(req, resp) || !load_nodes(req, resp, &nodes, &services))
+        return;
+    static const char *const summed[] = { "vcpus", "memory_mb", "local_gb", "vcpus_used",
+                                          "memory_mb_used", "local_gb_used", "running_vms",
+                                          "disk_available_least" };
+    int64_t sums[8] = { 0 }, free_ram = 0, free_disk = 0;
+    size_t n = json_object_array_length(nodes);
+    for (size_t i = 0; i < n; i++) {
+        json_object *node = json_object_array_get_idx(nodes, i);
+        for (size_t k = 0; k < 8; k++)
+            sums[k] += num(node, summed[k]);
+        free_ram += num(node, "memory_mb") - num(node, "memory_mb_used");
+        free_disk += num(node, "local_gb") - num(node, "local_gb_used");
+    }
+    json_object *stats = json_object_new_object();
+    nph_json_add_int(stats, "count", (int64_t)n);
+    for (size_t k = 0; k < 8; k++)
+        nph_json_add_int(stats, summed[k], sums[k]);
+    nph_json_add_int(stats, "free_ram_mb", free_ram);
+    nph_json_add_int(stats, "free_disk_gb", free_disk);
+    nph_json_add_int(stats, "current_workload", 0);
+    json_object *body = json_object_new_object();
+    json_object_object_add(body, "hypervisor_statistics", stats);
+    api_reply(resp, 200, body);
+}
+
+/* ---- os-availability-zone ------------------------------------------------ */
+
+static void zones(struct api_request *req, struct api_response *resp, bool detail)
+{
+    nph_auto_json *services = NULL;
+    nph_error err = NPH_ERROR_INIT;
+    if (detail && !api_is_admin(req, resp))
+        return;
+    if (nph_db_service_list(req->db, &services, &err) != NPH_OK) {
+        api_error_from(resp, &err);
+        return;
+    }
+    json_object *compute_hosts = json_object_new_object(), *internal_hosts = json_object_new_object();
+    bool any_up = false;
+    for (size_t i = 0; i < json_object_array_length(services); i++) {
+        json_object *svc = json_object_array_get_idx(services, i);
+        const char *binary = nova_binary(text(svc, "binary"));
+        bool up = service_is_up(svc), is_compute = strcmp(binary, "nova-compute") == 0;
+        any_up |= is_compute && up && !num(svc, "disabled");
+        json_object *hosts = is_compute ? compute_hosts : internal_hosts;
+        json_object *entry = json_object_new_object();
+        nph_json_add_bool(entry, "available", up);
+        nph_json_add_bool(entry, "active", !num(svc, "disabled"));
+        json_object_object_add(entry, "updated_at", api_time(text(svc, "updated_at")));
+        json_object *host;
+        if (!json_object_object_get_ex(hosts, text(svc, "host"), &host)) {
+            host = json_object_new_object();
+            json_object_object_add(hosts, text(svc, "host"), host);
+        }
+        json_object_object_add(host, binary, entry);
+    }
+    json_object *list = json_object_new_array();
+    json_object *zone = json_object_new_object(), *state = json_object_new_object();
+    nph_json_add_string(zone, "zoneName", req->api->default_az);
+    nph_json_add_bool(state, "available", any_up);
+    json_object_object_add(zone, "zoneState", state);
+    json_object_object_add(zone, "hosts", detail ? json_object_get(compute_hosts) : NULL);
+    json_object_array_add(list, zone);
+    if (detail) {
+        json_object *internal = json_object_new_object(), *istate = json_object_new_object();
+        nph_json_add_string(internal, "zoneName", "internal");
+        nph_json_add_bool(istate, "available", true);
+        json_object_object_add(internal, "zoneState", istate);
+        json_object_object_add(internal, "hosts", json_object_get(internal_hosts));
+        json_object_array_add(list, internal);
+    }
+    json_object_put(compute_hosts);
+    json_object_put(internal_hosts);
+    json_object *body = json_object_new_object();
+    json_object_object_add(body, "availabilityZoneInfo", list);
+    api_reply(resp, 200, body);
+}
+
+void api_availability_zones(struct api_request *req, struct api_response *resp)
+{
+    zones(req, resp, false);
+}
+
+void api_availability_zones_detail(struct api_request *req, struct api_response *resp)
+{
+    zones(req, resp, true);
+}
+
+/* ---- /limits ------------------------------------------------------------- */
+
+void api_limits_show(struct api_request *req, struct api_response *resp)
+{
+    const char *params[] = { req->ctx.project_id };
+    nph_auto_json *rows = NULL;
+    nph_error err = NPH_ERROR_INIT;
+    if (nph_db_select_rows(req->db,
+                           "SELECT COUNT(*) AS instances, COALESCE(SUM(vcpus), 0) AS cores, "
+                           "COALESCE(SUM(memory_mb), 0) AS ram FROM instances WHERE project_id = ? "
+                           "AND deleted = 0",
+                           params, 1, &rows, &err) != NPH_OK) {
+        api_error_from(resp, &err);
+        return;
+    }
+    json_object *used = json_object_array_get_idx(rows, 0);
+    json_object *abs = json_object_new_object();
+    nph_json_add_int(abs, "maxServerMeta", 128);
+    nph_json_add_int(abs, "maxImageMeta", 128);
+    if (req->minor < 57) {
+        nph_json_add_int(abs, "maxPersonality", 5);
+        nph_json_add_int(abs, "maxPersonalitySize", 10240);
+    }
+    nph_json_add_int(abs, "maxTotalKeypairs", 100);
+    nph_json_add_int(abs, "maxServerGroups", 10);
+    nph_json_add_int(abs, "maxServerGroupMembers", 10);
+    nph_json_add_int(abs, "maxTotalCores", 20);
+    nph_json_add_int(abs, "maxTotalRAMSize", 51200);
+    nph_json_add_int(abs, "maxTotalInstances", 10);
+    if (req->minor < 36) {
+        nph_json_add_int(abs, "maxSecurityGroups", 10);
+        nph_json_add_int(abs, "maxSecurityGroupRules", 20);
+        nph_json_add_int(abs, "maxTotalFloatingIps", 10);
+        nph_json_add_int(abs, "totalSecurityGroupsUsed", 0);
+        nph_json_add_int(abs, "totalFloatingIpsUsed", 0);
+    }
+    nph_json_add_int(abs, "totalCoresUsed", num(used, "cores"));
+    nph_json_add_int(abs, "totalRAMUsed", num(used, "ram"));
+    nph_json_add_int(abs, "totalInstancesUsed", num(used, "instances"));
+    nph_json_add_int(abs, "totalServerGroupsUsed", 0);
+    json_object *limits = json_object_new_object();
+    json_object_object_add(limits, "rate", json_object_new_array());
+    json_object_object_add(limits, "absolute", abs);
+    json_object *body = json_object_new_object();
+    json_object_object_add(body, "limits", limits);
+    api_reply(resp, 200, body);
+}

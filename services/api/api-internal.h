@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Inside nephele-api: the request and response every handler works on, the
+ * route table, and the helpers the resource files share. */
+#ifndef NPH_API_INTERNAL_H
+#define NPH_API_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "api.h"
+#include "db.h"
+#include "json.h"
+
+/* Microversions are 2.N; the API serves 2.1 up to 2.API_MAX_MINOR. */
+#define API_MIN_MINOR 1
+#define API_MAX_MINOR 79
+#define API_MAX_SEGMENTS 12
+
+struct nph_api {
+    nph_bus *bus;
+    char *db_url;
+    pthread_key_t db_key;        /* each HTTP thread's database connection */
+    struct MHD_Daemon *httpd;
+    uint16_t port;
+    size_t max_body;             /* [api] max_request_body_size */
+    int max_limit;               /* [api] max_limit: the most items a list returns */
+    char *default_az;            /* [DEFAULT] default_availability_zone */
+    char *image_dir;             /* [glance] image_dir */
+};
+
+/* Who is asking, from the token (or noauth's defaults). */
+struct api_context {
+    char user_id[256];
+    char project_id[256];
+    bool is_admin;
+};
+
+struct api_request {
+    nph_api *api;
+    struct MHD_Connection *conn;
+    const char *method;
+    char *segments[API_MAX_SEGMENTS]; /* the path below /v2.1, split on '/' */
+    int n_segments;
+    const char *params[4];       /* the {placeholders} the route matched, in order */
+    json_object *body;           /* parsed request body, NULL when there is none */
+    int minor;                   /* the negotiated microversion 2.minor */
+    bool version_asked;          /* the request named a microversion */
+    char request_id[64];
+    char base_url[300];          /* scheme://host[:port], from the Host header */
+    struct api_context ctx;
+    nph_db *db;
+};
+
+struct api_response {
+    unsigned status;
+    json_object *body;           /* owned; NULL for an empty body */
+    char *raw;                   /* a non-JSON body (image downloads), owned */
+    size_t raw_len;
+    const char *content_type;    /* for `raw` */
+    char location[512];          /* the Location header, when set */
+};
+
+typedef void (*api_handler)(struct api_request *req, struct api_response *resp);
+
+/* ---- api-error.c: Nova's error bodies ------------------------------------
+ * {"itemNotFound": {"code": 404, "message": "..."}}, the name by status. */
+void api_error(struct api_response *resp, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* An nph_error from below, as the status its code means. */
+void api_error_from(struct api_response *resp, const nph_error *err);
+/* A 200/201/202 with `body` (owned). */
+void api_reply(struct api_response *resp, unsigned status, json_object *body);
+
+/* ---- api-version.c ------------------------------------------------------- */
+/* Read the microversion headers; false (with resp set to 400/406) when
+ * they are malformed or out of range. */
+bool api_negotiate_version(struct api_request *req, struct api_response *resp);
+void api_versions_root(struct api_request *req, struct api_response *resp);
+void api_version_show(struct api_request *req, struct api_response *resp);
+
+/* ---- api-request.c: reading requests ------------------------------------- */
+const char *api_query(const struct api_request *req, const char *key);
+const char *api_header(const struct api_request *req, const char *name);
+/* The request body's single top-level member `key` as an object; false with
+ * a 400 naming the problem otherwise. */
+bool api_body_object(struct api_request *req, struct api_response *resp, const char *key,
+                     json_object **out);
+/* Members of `obj` outside `allowed` (NULL-terminated) are a 400 naming the
+ * first, as Nova's additionalProperties: false. */
+bool api_no_extra_members(struct api_response *resp, json_object *obj,
+                          const char *const *allowed);
+/* Query parameters outside `allowed` are a 400 when `strict` (Nova's
+ * additionalProperties for query schemas of newer microversions). */
+bool api_check_query(struct api_request *req, struct api_response *resp,
+                     const char *const *allowed);
+/* limit and marker of a list: limit in 0..max_limit, *marker NULL if absent. */
+bool api_paging(struct api_request *req, struct api_response *resp, int *limit,
+                const char **marker);
+/* {"rel": "self", "href": base/v2.1/<collection>/<id>} and the bookmark. */
+json_object *api_links(const struct api_request *req, const char *collection, const char *id);
+/* A next link for a page that was full. */
+json_object *api_next_link(const struct api_request *req, const char *collection,
+                           const char *marker, int limit);
+bool api_is_admin(struct api_request *req, struct api_response *resp);
+
+/* ---- api-auth.c ---------------------------------------------------------- */
+/* Fill req->ctx; false (with a 401 in resp) when the token does not do. */
+bool api_authenticate(struct api_request *req, struct api_response *resp);
+
+/* ---- api-router.c -------------------------------------------------------- */
+void api_route(struct api_request *req, struct api_response *resp);
+
+/* ---- resources: one file each -------------------------------------------- */
+void api_servers_create(struct api_request *req, struct api_response *resp);
+void api_servers_list(struct api_request *req, struct api_response *resp);
+void api_servers_detail(struct api_request *req, struct api_response *resp);
+void api_servers_show(struct api_request *req, struct api_response *resp);
+void api_servers_update(struct api_request *req, struct api_response *resp);
+void api_servers_delete(struct api_request *req, struct api_response *resp);
+void api_servers_action(struct api_request *req, struct api_response *resp);
+void api_server_metadata_list(struct api_request *req, struct api_response *resp);
+void api_server_metadata_show(struct api_request *req, struct api_response *resp);
+void api_instance_actions_list(struct api_request *req, struct api_response *resp);
+void api_instance_actions_show(struct api_request *req, struct api_response *resp);
+
+/* The flavor `flavor_id` names, if the caller may use it, with its
+ * "extra_specs" as an object; NULL otherwise.  Caller puts. */
+json_object *api_flavor_for_request(struct api_request *req, const char *flavor_id);
+void api_flavors_list(struct api_request *req, struct api_response *resp);
+void api_flavors_detail(struct api_request *req, struct api_response *resp);
+void api_flavors_show(struct api_request *req, struct api_response *resp);
+void api_flavors_create(struct api_request *req, struct api_response *resp);
+void api_flavors_delete(struct api_request *req, struct api_response *resp);
+void api_flavor_extra_specs_list(struct api_request *req, struct api_response *resp);
+
+void api_keypairs_list(struct api_request *req, struct api_response *resp);
+void api_keypairs_show(struct api_request *req, struct api_response *resp);
+void api_keypairs_create(struct api_request *req, struct api_response *resp);
+void api_keypairs_delete(struct api_request *req, struct api_response *resp);
+
+void api_images_list(struct api_request *req, struct api_response *resp);
+void api_images_detail(struct api_request *req, struct api_response *resp);
+void api_images_show(struct api_request *req, struct api_response *resp);
+
+void api_limits_show(struct api_request *req, struct api_response *resp);
+void api_availability_zones(struct api_request *req, struct api_response *resp);
+void api_availability_zones_detail(struct api_request *req, struct api_response *resp);
+void api_services_list(struct api_request *req, struct api_response *resp);
+void api_hypervisors_list(struct api_request *req, struct api_response *resp);
+void api_hypervisors_detail(struct api_request *req, struct api_response *resp);
+void api_hypervisors_show(struct api_request *req, struct api_response *resp);
+void api_hypervisors_statistics(struct api_request *req, struct api_response *resp);
+
+#endif

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The route table of the compute API: method, path pattern, microversion
+ * range, handler.  "{}" in a pattern matches one path segment. */
+#include "config.h"
+
+#include <string.h>
+
+#include "api-internal.h"
+
+struct route {
+    const char *method;
+    const char *pattern; /* below /v2.1 */
+    api_handler handler;
+    int min_minor;       /* 0: from 2.1 */
+};
+
+static const struct route routes[] = {
+    { "GET", "servers", api_servers_list, 0 },
+    { "POST", "servers", api_servers_create, 0 },
+    { "GET", "servers/detail", api_servers_detail, 0 },
+    { "GET", "servers/{}", api_servers_show, 0 },
+    { "PUT", "servers/{}", api_servers_update, 0 },
+    { "DELETE", "servers/{}", api_servers_delete, 0 },
+    { "POST", "servers/{}/action", api_servers_action, 0 },
+    { "GET", "servers/{}/metadata", api_server_metadata_list, 0 },
+    { "GET", "servers/{}/metadata/{}", api_server_metadata_show, 0 },
+    { "GET", "servers/{}/os-instance-actions", api_instance_actions_list, 0 },
+    { "GET", "servers/{}/os-instance-actions/{}", api_instance_actions_show, 0 },
+    { "GET", "flavors", api_flavors_list, 0 },
+    { "POST", "flavors", api_flavors_create, 0 },
+    { "GET", "flavors/detail", api_flavors_detail, 0 },
+    { "GET", "flavors/{}", api_flavors_show, 0 },
+    { "DELETE", "flavors/{}", api_flavors_delete, 0 },
+    { "GET", "flavors/{}/os-extra_specs", api_flavor_extra_specs_list, 0 },
+    { "GET", "os-keypairs", api_keypairs_list, 0 },
+    { "POST", "os-keypairs", api_keypairs_create, 0 },
+    { "GET", "os-keypairs/{}", api_keypairs_show, 0 },
+    { "DELETE", "os-keypairs/{}", api_keypairs_delete, 0 },
+    { "GET", "images", api_images_list, 0 },
+    { "GET", "images/detail", api_images_detail, 0 },
+    { "GET", "images/{}", api_images_show, 0 },
+    { "GET", "limits", api_limits_show, 0 },
+    { "GET", "os-availability-zone", api_availability_zones, 0 },
+    { "GET", "os-availability-zone/detail", api_availability_zones_detail, 0 },
+    { "GET", "os-services", api_services_list, 0 },
+    { "GET", "os-hypervisors", api_hypervisors_list, 0 },
+    { "GET", "os-hypervisors/detail", api_hypervisors_detail, 0 },
+    { "GET", "os-hypervisors/statistics", api_hypervisors_statistics, 0 },
+    { "GET", "os-hypervisors/{}", api_hypervisors_show, 0 },
+};
+
+/* Match `pattern` against the request path, collecting the {} segments. */
+static bool matches(const char *pattern, struct api_request *req)
+{
+    int i = 0, n_params = 0;
+    const char *p = pattern;
+    while (*p) {
+        size_t len = strcspn(p, "/");
+        if (i == req->n_segments)
+            return false;
+        const char *seg = req->segments[i++];
+        if (len == 2 && strncmp(p, "{}", 2) == 0) {
+            if (n_params == (int)(sizeof(req->params) / sizeof(req->params[0])))
+                return false;
+            req->params[n_params++] = seg;
+        } else if (strlen(seg) != len || strncmp(seg, p, len) != 0) {
+            return false;
+        }
+        p += len;
+        if (*p == '/')
+            p++;
+    }
+    return i == req->n_segments;
+}
+
+void api_route(struct api_request *req, struct api_response *resp)
+{
+    bool path_known = false;
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        const struct route *r = &routes[i];
+        if (!matches(r->pattern, req))
+            continue;
+        /* "servers/detail" is also what "servers/{}" matches: prefer the
+         * literal, which comes first in the table. */
+        path_known = true;
+        if (strcmp(r->method, req->method) != 0 || (r->min_minor && req->minor < r->min_minor))
+            continue;
+        r->handler(req, resp);
+        return;
+    }
+    if (path_known)
+        api_error(resp, 405, "The method %s is not allowed for this resource.", req->method);
+    else
+        api_error(resp, 404, "The resource could not be found.");
+}

@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* /servers/ID: show, update, delete, metadata, instance actions; the
+ * lookups the other server files share. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "api-servers.h"
+#include "bus.h"
+#include "db-objects.h"
+#include "error.h"
+#include "log.h"
+#include "uuid.h"
+
+NPH_LOG_INIT("api.servers");
+
+bool api_server_lookup(struct api_request *req, struct api_response *resp, const char *id,
+                       json_object **inst)
+{
+    nph_error err = NPH_ERROR_INIT;
+    json_object *record = NULL;
+    nph_status st = nph_uuid_is_valid(id) ? nph_db_instance_get(req->db, id, &record, &err)
+                                          : NPH_ERR_NOT_FOUND;
+    const char *project = NULL;
+    if (st == NPH_OK)
+        nph_json_get_string(record, "project_id", false, &project, NULL);
+    if (st == NPH_OK && !req->ctx.is_admin &&
+        (!project || strcmp(project, req->ctx.project_id) != 0))
+        st = NPH_ERR_NOT_FOUND; /* another project's server does not exist for you */
+    if (st == NPH_ERR_NOT_FOUND) {
+        json_object_put(record);
+        api_error(resp, 404, "Instance %s could not be found.", id);
+        return false;
+    }
+    if (st != NPH_OK) {
+        api_error_from(resp, &err);
+        return false;
+    }
+    *inst = record;
+    return true;
+}
+
+json_object *api_server_fault(struct api_request *req, const char *uuid)
+{
+    const char *params[] = { uuid };
+    nph_auto_json *rows = NULL;
+    if (nph_db_select_rows(req->db,
+                           "SELECT code, message, details, created_at FROM instance_faults "
+                           "WHERE instance_uuid = ? ORDER BY id DESC LIMIT 1",
+                           params, 1, &rows, NULL) != NPH_OK ||
+        json_object_array_length(rows) == 0)
+        return NULL;
+    return json_object_get(json_object_array_get_idx(rows, 0));
+}
+
+void api_server_action_start(struct api_request *req, const char *uuid, const char *action)
+{
+    int64_t id;
+    nph_error err = NPH_ERROR_INIT;
+    if (nph_db_instance_action_start(req->db, uuid, action, req->request_id, req->ctx.user_id,
+                                     req->ctx.project_id, &id, &err) != NPH_OK)
+        nph_warn("cannot record action %s of %s: %s", action, uuid, err.message);
+}
+
+static json_object *full_view(struct api_request *req, json_object *inst, bool show)
+{
+    const char *vm_state = NULL, *uuid = NULL;
+    nph_json_get_string(inst, "vm_state", false, &vm_state, NULL);
+    nph_json_get_string(inst, "uuid", false, &uuid, NULL);
+    nph_auto_json *fault = vm_state && strcmp(vm_state, "error") == 0
+                               ? api_server_fault(req, uuid) : NULL;
+    return api_server_view(req, inst, fault, show);
+}
+
+void api_servers_show(struct api_request *req, struct api_response *resp)
+{
+    nph_auto_json *inst = NULL;
+    if (!api_server_lookup(req, resp, req->params[0], &inst))
+        return;
+    json_object *body = json_object_new_object();
+    json_object_object_add(body, "server", full_view(req, inst, true));
+    api_reply(resp, 200, body);
+}
+
+void api_servers_update(struct api_request *req, struct api_response *resp)
+{
+    json_object *server;
+    nph_auto_json *inst = NULL;
+    if (!api_body_object(req, resp, "server", &server) ||
+        !api_server_lookup(req, resp, req->params[0], &inst))
+        return;
+    static const char *const v1[] = { "name", "accessIPv4", "accessIPv6", "OS-DCF:diskConfig", NULL };
+    static const char *const v19[] = { "name", "accessIPv4", "accessIPv6", "OS-DCF:diskConfig",
+                                       "description", NULL };
+    if (!api_no_extra_members(resp, server, req->minor >= 19 ? v19 : v1))
+        return;
+    nph_auto_json *changes = json_object_new_object();
+    static const struct {
+        const char *member, *column;
+        bool nullable;
+    } fields[] = {
+        { "name", "display_name", false },
+        { "description", "description", true },
+        { "accessIPv4", "access_ip_v4", true },
+        { "accessIPv6", "access_ip_v6", true },
+    };
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        json_object *v;
+        if (!json_object_object_get_ex(server, fields[i].member, &v))
+            continue;
+        if ((v == NULL && !fields[i].nullable) || (v && !json_object_is_type(v, json_type_string)) ||
+            (v && json_object_get_string_len(v) > 255)) {
+            api_error(resp, 400, "Invalid input for field/attribute %s. Value: %s.",
+                      fields[i].member, v ? json_object_to_json_string(v) : "None");
+            return;
+        }
+        json_object_object_add(changes, fields[i].column, json_object_get(v));
+    }
+    const char *uuid = req->params[0];
+    nph_error err = NPH_ERROR_INIT;
+    json_object *updated = NULL;
+    if (json_object_object_length(changes) > 0 &&
+        nph_db_instance_update(req->db, uuid, changes, NULL, &updated, &err) != NPH_OK) {
+        api_error_from(resp, &err);
+        return;
+    }
+    if (updated) {
+        json_object_put(inst);
+        inst = updated;
+    }
+    json_object *body = json_object_new_object();
+    json_object_object_add(body, "server", full_view(req, inst, req->minor >= 71));
+    api_reply(resp, 200, body);
+}
+
+/* Locked servers refuse everything but an admin. */
+bool api_server_check_unlocked(struct api_request *req, struct api_response *resp,
+                               json_object *inst)
+{
+    json_object *locked;
+    if (req->ctx.is_admin || !json_object_object_get_ex(inst, "locked", &locked) ||
+        !json_object_get_int(locked))
+        return true;
+    const char *uuid = NULL;
+    nph_json_get_string(inst, "uuid", false, &uuid, NULL);
+    api_error(resp, 409, "Instance %s is locked", uuid);
+    return false;
+}
+
+void api_servers_delete(struct api_request *req, struct api_response *resp)
+{
+    nph_auto_json *inst = NULL;
+    if (!api_server_lookup(req, resp, req->params[0], &inst) ||
+        !api_server_check_unlocked(req, resp, inst))
+        return;
+    const char *uuid = req->params[0];
+    nph_auto_json *changes = json_object_new_object();
+    nph_json_add_string(changes, "task_state", "deleting");
+    nph_auto_json *args = json_object_new_object();
+    nph_json_add_string(args, "uuid", uuid);
+    nph_error err = NPH_ERROR_INIT;
+    api_server_action_start(req, uuid, "delete");
+    if (nph_db_instance_update(req->db, uuid, changes, NULL, NULL, &err) != NPH_OK ||
+        nph_bus_cast(req->api->bus, "conductor", "delete_instance", args, &err) != NPH_OK) {
+        api_error_from(resp, &err);
+        return;
+    }
+    resp->status = 204;
+}
+
+void api_server_metadata_list(struct api_request *req, struct api_response *resp)
+{
+    nph_auto_json *inst = NULL;
+    if (!api_server_lookup(req, resp, req->params[0], &inst))
+        return;
+    json_object *metadata = NULL;
+    json_object_object_get_ex(inst, "metadata", &metadata);
+    json_object *body = json_object_new_object();
+    json_object_object_add(body, "metadata", json_object_is_type(metadata, json_type_object)
+                                                 ? json_object_get(metadata)
+                                                 : json_object_new_object());
+    api_reply(resp, 200, body);
+}
+
+void api_server_metadata_show(struct api_request *req, struct api_response *resp)
+{
+    nph_auto_json *inst = NULL;
+    if (!api_server_lookup(req, resp, req->params[0], &inst))
+        return;
+    json_object *metadata = NULL, *value = NULL;
+    json_object_object_get_ex(inst, "metadata", &metadata);
+    if (!json_object_is_type(metadata, json_type_object) ||
+        !json_object_object_get_ex(metadata, req->params[1], &value)) {
+        api_error(resp, 404, "Metadata item was not found");
+        return;
+    }
+    json_object *meta = json_object_new_object();
+    json_object_object_add(meta, req->params[1], json_object_get(value));
+    json_object *body = json_object_new_object();
+    json_object_object_add(body, "meta", meta);
+    api_reply(resp, 200, body);
+}
+
+/* ---- os-instance-actions ------------------------------------------------- */
+
+static json_object *action_view(const struct api_request *req, json_object *row)
+{
+    static const char *const copied[] = { "action", "instance_uuid", "message", "project_id",
+                                          "request_id", "start_time", "user_id" };
+    json_object *view = json_object_new_object();
+    for (size_t i = 0; i < sizeof(copied) / sizeof(copied[0]); i++) {
+        json_object *v = NULL;
+        json_object_object_get_ex(row, copied[i], &v);
+        json_object_object_add(view, copied[i], json_object_get(v));
+    }
+    if (req->minor >= 58) {
+        json_object *v = NULL;
+        json_object_object_get_ex(row, "updated_at", &v);
+        json_object_object_add(view, "updated_at", json_object_get(v));
+    }
+    return view;
+}
+
+void api_instance_actions_list(struct api_request *req, struct api_response *resp)
+{
+    nph_auto_json *inst = NULL;
+    if (!api_server_lookup(req, resp, req->params[0], &inst))
+        return;
+    const char *params[] = { req->params[0] };
+    nph_auto_json *rows = NULL;
+    nph_error err = NPH_ERROR_INIT;
+    if (nph_db_select_rows(req->db,
+                           "SELECT * FROM instance_actions WHERE instance_uuid = ? "
+                           "ORDER BY id DESC",
+                           params, 1, &rows, &err) != NPH_OK) {
+        api_error_from(resp, &err);
+        return;
+    }
+    json_object *list = json_object_new_array();
+    for (size_t i = 0; i < json_object_array_length(rows); i++)
+        json_object_array_add(list, action_view(req, json_object_array_get_idx(rows, i)));
+    json_object *body = json_object_new_object();
+    json_object_object_add(body, "instanceActions", list);
+    api_reply(resp, 200, body);
+}
+
+void api_instance_actions_show(struct api_request *req, struct api_response *resp)
+{
+    nph_auto_json *inst = NULL;
+    if (!api_server_lookup(req, resp, req->params[0], &inst))
+        return;
+    const char *params[] = { req->params[0], req->params[1] };
+    nph_auto_json *rows = NULL, *events = NULL;
+    nph_error err = NPH_ERROR_INIT;
+    if (nph_db_select_rows(req->db,
+                           "SELECT * FROM instance_actions WHERE instance_uuid = ? AND "
+                           "request_id = ? ORDER BY id DESC LIMIT 1",
+                           params, 2, &rows, &err) != NPH_OK) {
+        api_error_from(resp, &err);
+        return;
+    }
+    json_object *row = json_object_array_get_idx(rows, 0);
+    if (!row) {
+        api_error(resp, 404, "Action for request_id %s on instance %s not found",
+                  req->params[1], req->params[0]);
+        return;
+    }
+    json_object *view = action_view(req, row);
+    json_object *id = NULL;
+    json_object_object_get_ex(row, "id", &id);
+    char action_id[32];
+    snprintf(action_id, sizeof(action_id), "%lld", (long long)json_object_get_int64(id));
+    const char *event_params[] = { action_id };
+    json_object *list = json_object_new_array();
+    if (nph_db_select_rows(req->db,
+                           "SELECT event, start_time, finish_time, result, traceback, host "
+                           "FROM instance_actions_events WHERE action_id = ? ORDER BY id",
+                           event_params, 1, &events, &err) == NPH_OK) {
+        for (size_t i = 0; i < json_object_array_length(events); i++) {
+            json_object *e = json_object_array_get_idx(events, i);
+            /* Hosts are for admins (2.62 adds host and hostId; earlier, neither). */
+            if (!req->ctx.is_admin || req->minor < 62)
+                json_object_object_del(e, "host");
+            if (!req->ctx.is_admin)
+                json_object_object_del(e, "traceback");
+            json_object_array_add(list, json_object_get(e));
+        }
+    }
+    json_object_object_add(view, "events", list);
+    json_object *body = json_object_new_object();
+    json_object_object_add(body, "instanceAction", view);
+    api_reply(resp, 200, body);
+}
