@@ -1,0 +1,96 @@
+#!/bin/bash
+# Debian's openstack CLI (python3-openstackclient, run by /usr/bin/python3)
+# against nephele-aio in noauth mode, unchanged: servers, flavors, keypairs,
+# images, hypervisors and compute services; then a restart on the same data
+# directory keeps what was there.  TAP output.
+set -u
+. "$top_srcdir/tests/lib/tap.sh"
+. "$top_srcdir/tests/lib/aio.sh"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/nph-cli-XXXXXX")
+cleanup() {
+  stop_aio
+  [ -n "${NPH_TEST_KEEP:-}" ] && echo "# kept $tmp" || rm -rf "$tmp"
+}
+trap cleanup EXIT
+[ -x /usr/bin/openstack ] || bail "/usr/bin/openstack is missing (bash .ci/deps installs python3-openstackclient)"
+
+start_aio "$tmp/aio"
+# The openrc nephele-aio wrote is what a user sources.
+. "$tmp/aio/openrc"
+check "openrc points at the endpoint" test "$OS_ENDPOINT" = "$aio_endpoint"
+# os: run the CLI, keep its output in $tmp/out; a failure shows it.
+os() {
+  /usr/bin/openstack "$@" >"$tmp/out" 2>&1 && return 0
+  echo "#   openstack $* failed:"; sed 's/^/#   /' "$tmp/out" | tail -5; return 1
+}
+# --wait prints a progress line (empty when quiet) before the result.
+out() { sed '/./,$!d' "$tmp/out"; }
+out_is() { [ "$(out)" = "$1" ] || { echo "#   got '$(out)', want '$1'"; return 1; }; }
+out_has() { grep -q -- "$1" "$tmp/out" || { echo "#   output lacks '$1':"; sed 's/^/#   /' "$tmp/out" | head -20; return 1; }; }
+
+check "image list shows the seeded image" os image list -f value -c Name
+check "nephele-tiny" out_has nephele-tiny
+check "flavor list" os flavor list -f value -c Name
+check "has m1.tiny" out_has m1.tiny
+check "server create --wait (microversion 2.1)" \
+  os server create --flavor m1.tiny --image nephele-tiny --wait -f value -c status cli-1
+check "comes back ACTIVE" out_is ACTIVE
+check "server create --network none --wait (microversion 2.79)" \
+  os --os-compute-api-version 2.79 server create --flavor m1.small --image nephele-tiny \
+  --network none --property role=db --wait -f value -c status cli-2
+check "comes back ACTIVE" out_is ACTIVE
+check "server list" os server list -f value -c Name -c Status
+check "shows both ACTIVE" out_is "$(printf 'cli-2 ACTIVE\ncli-1 ACTIVE')"
+check "server show by name" os server show cli-2 -f value -c flavor -c properties
+check "with flavor and properties" out_has "m1.small"
+check "server stop" os server stop cli-1
+stopped() {
+  for _ in $(seq 1 50); do
+    /usr/bin/openstack server show cli-1 -f value -c status 2>/dev/null | grep -qx "$1" && return 0
+    sleep 0.2
+  done
+  return 1
+}
+check "cli-1 is SHUTOFF" stopped SHUTOFF
+check "server start" os server start cli-1
+check "cli-1 is ACTIVE again" stopped ACTIVE
+check "server reboot --hard --wait" os server reboot --hard --wait cli-1
+check "console log show" os console log show cli-1
+check "has the guest's boot line" out_has "booting instance"
+
+check "flavor create" os flavor create --ram 256 --disk 1 --vcpus 1 --id 99 f.test -f value -c name
+check "flavor show" os flavor show f.test -f value -c ram
+check "256 MiB" out_is 256
+check "flavor delete" os flavor delete f.test
+
+ssh_key="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGVuZXBoZWxlLXRlc3Qta2V5LWZvci1uZXBoZWxlLWFiYw== test"
+echo "$ssh_key" >"$tmp/key.pub"
+check "keypair create --public-key" os keypair create --public-key "$tmp/key.pub" k1 -f value -c fingerprint
+check "with the key's MD5 fingerprint" out_is "a0:5b:77:59:de:f6:73:de:5a:6e:29:7e:dd:df:0a:dd"
+check "keypair list" os keypair list -f value -c Name
+check "shows k1" out_is k1
+check "a server with the keypair" \
+  os server create --flavor m1.tiny --image nephele-tiny --key-name k1 --wait -f value -c key_name cli-3
+check "names it" out_is k1
+
+check "hypervisor list" os hypervisor list -f value -c "Hypervisor Hostname" -c State
+check "shows the fake nodes up" out_has "fake-1 up"
+check "compute service list" os compute service list -f value -c Binary -c Host -c State
+check "shows nova-compute on aio, up" out_has "nova-compute aio up"
+
+check "server delete --wait" os server delete --wait cli-3
+check "keypair delete" os keypair delete k1
+
+# A restart on the same directory keeps the servers, the flavors and the image.
+stop_aio
+check "nephele-aio stopped on SIGTERM" test -z "$aio_pid"
+start_aio "$tmp/aio"
+. "$tmp/aio/openrc"
+check "server list after a restart" os server list -f value -c Name -c Status
+check "still has cli-1 and cli-2" out_is "$(printf 'cli-2 ACTIVE\ncli-1 ACTIVE')"
+check "and the seeded image, once" os image list -f value -c Name
+check "nephele-tiny once" out_is nephele-tiny
+check "server delete --wait of the rest" os server delete --wait cli-1 cli-2
+check "leaves none" os server list -f value -c Name
+check "empty" out_is ""
+tap_done

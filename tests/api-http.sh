@@ -1,0 +1,166 @@
+#!/bin/bash
+# The compute API over HTTP with curl, against nephele-aio started here on a
+# free loopback port: version discovery, microversion negotiation and its
+# headers, request ids, Nova's error bodies for bad input, state conflicts,
+# project isolation, admin-only APIs, and fields that change by microversion.
+# TAP output.
+set -u
+. "$top_srcdir/tests/lib/tap.sh"
+. "$top_srcdir/tests/lib/aio.sh"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/nph-api-XXXXXX")
+cleanup() {
+  stop_aio
+  [ -n "${NPH_TEST_KEEP:-}" ] && echo "# kept $tmp" || rm -rf "$tmp"
+}
+trap cleanup EXIT
+command -v curl >/dev/null || bail "curl is not installed (bash .ci/deps)"
+
+start_aio "$tmp/aio"
+base=${aio_endpoint%/v2.1}
+
+# req METHOD PATH [BODY [HEADER...]]: the status in $status, the body in
+# $tmp/body, the headers in $tmp/headers.
+req() {
+  local method=$1 path=$2 body=${3-}; shift 3 2>/dev/null || shift $#
+  local args=(-s -o "$tmp/body" -D "$tmp/headers" -w '%{http_code}' -X "$method")
+  [ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
+  for h in "$@"; do args+=(-H "$h"); done
+  status=$(curl "${args[@]}" "$base$path")
+}
+# jq-like reads with Debian's Python: jget 'd["server"]["id"]'
+jget() { /usr/bin/python3 -c "import json,sys; d=json.load(open('$tmp/body')); print($1)" 2>/dev/null; }
+header() { tr -d '\r' <"$tmp/headers" | awk -v k="$1" 'tolower($1) == tolower(k) ":" {sub(/^[^:]*: /, ""); print}'; }
+is() { [ "$1" = "$2" ] || { echo "#   got '$1', want '$2'"; return 1; }; }
+has() { grep -q -- "$1" "$tmp/body" || { echo "#   body lacks '$1':"; sed 's/^/#   /' "$tmp/body"; return 1; }; }
+
+# --- versions -----------------------------------------------------------------
+req GET / ''
+check "GET / lists the versions" is "$status" 200
+check "v2.1 is CURRENT up to 2.79" is "$(jget 'd["versions"][0]["status"] + " " + d["versions"][0]["version"]')" "CURRENT 2.79"
+req GET /v2.1/ ''
+check "GET /v2.1/ answers without a token" is "$status" 200
+check "and names min_version 2.1" is "$(jget 'd["version"]["min_version"]')" 2.1
+
+# --- microversions --------------------------------------------------------------
+req GET /v2.1/flavors '' 'OpenStack-API-Version: compute 2.47'
+check "OpenStack-API-Version: compute 2.47 is accepted" is "$status" 200
+check "and echoed" is "$(header OpenStack-API-Version)" "compute 2.47"
+check "with the legacy header too" is "$(header X-OpenStack-Nova-API-Version)" 2.47
+req GET /v2.1/flavors '' 'X-OpenStack-Nova-API-Version: 2.60'
+check "X-OpenStack-Nova-API-Version: 2.60 is echoed" is "$(header OpenStack-API-Version)" "compute 2.60"
+req GET /v2.1/flavors ''
+check "no header means 2.1" is "$(header X-OpenStack-Nova-API-Version)" 2.1
+req GET /v2.1/flavors '' 'OpenStack-API-Version: compute latest'
+check "latest means the maximum" is "$(header X-OpenStack-Nova-API-Version)" 2.79
+req GET /v2.1/flavors '' 'OpenStack-API-Version: compute 2.200'
+check "an unsupported version is 406" is "$status" 406
+check "with notAcceptable naming the range" has '"notAcceptable":{"code":406,"message":"Version 2.200 is not supported by the API. Minimum is 2.1 and maximum is 2.79."}'
+req GET /v2.1/flavors '' 'X-OpenStack-Nova-API-Version: 2.x'
+check "a malformed version is 400" is "$status" 400
+check "every answer carries X-Compute-Request-Id" \
+  grep -Eq '^X-Compute-Request-Id: req-[0-9a-f-]{36}' <(tr -d '\r' <"$tmp/headers")
+
+# --- errors -----------------------------------------------------------------------
+req GET /v2.1/servers/not-a-uuid ''
+check "a non-UUID server id is 404" is "$status" 404
+check "itemNotFound" has '"itemNotFound":{"code":404,"message":"Instance not-a-uuid could not be found."}'
+req GET /v2.1/no-such-thing ''
+check "an unknown resource is 404" is "$status" 404
+req PUT /v2.1/flavors ''
+check "a method a resource lacks is 405" is "$status" 405
+req POST /v2.1/servers '{"server": {'
+check "malformed JSON is 400" is "$status" 400
+check "badRequest says so" has '"badRequest":{"code":400,"message":"Malformed request body'
+req POST /v2.1/servers '{"server": {"name": 123, "flavorRef": "1", "imageRef": "x"}}'
+check "a name that is not a string is 400" is "$status" 400
+check "naming the field" has 'name'
+req POST /v2.1/servers '{"server": {"name": "a", "flavorRef": "1", "imageRef": "x", "colour": "red"}}'
+check "an unknown field is 400" is "$status" 400
+check "naming it" has "'colour' was unexpected"
+req POST /v2.1/servers '{"server": {"name": "a", "imageRef": "x"}}'
+check "a missing flavorRef is 400" is "$status" 400
+req POST /v2.1/servers '{"server": {"name": "a", "flavorRef": "999", "imageRef": "x"}}'
+check "an unknown flavor is 400" has 'Flavor 999 could not be found.'
+{ printf '{"server": {"name": "'; head -c 200000 /dev/zero | tr '\0' 'x'; printf '"}}'; } >"$tmp/big.json"
+req POST /v2.1/servers "@$tmp/big.json"
+check "a body over max_request_body_size is 413" is "$status" 413
+
+# --- a server's life ----------------------------------------------------------------
+image=$(req GET /v2.1/images ''; jget 'd["images"][0]["id"]')
+req POST /v2.1/servers "{\"server\": {\"name\": \"web-1\", \"flavorRef\": \"1\", \"imageRef\": \"$image\"}}" \
+  'OpenStack-API-Version: compute 2.37'
+check "from 2.37 networks is required" is "$status" 400
+req POST /v2.1/servers "{\"server\": {\"name\": \"web-1\", \"flavorRef\": \"1\", \"imageRef\": \"$image\", \"networks\": \"none\", \"metadata\": {\"role\": \"web\"}}}" \
+  'OpenStack-API-Version: compute 2.37'
+check "create answers 202" is "$status" 202
+server=$(jget 'd["server"]["id"]')
+check "with the server id and an adminPass" is "$(jget 'len(d["server"]["adminPass"]) > 0')" True
+check "and a Location" is "$(header Location)" "$base/v2.1/servers/$server"
+wait_status() { # ID STATUS: poll GET /servers/ID for up to 10 s
+  for _ in $(seq 1 100); do
+    req GET "/v2.1/servers/$1" ''
+    [ "$(jget 'd["server"]["status"]')" = "$2" ] && return 0
+    sleep 0.1
+  done
+  echo "#   server $1 is $(jget 'd["server"]["status"]'), not $2"; return 1
+}
+check "the server becomes ACTIVE" wait_status "$server" ACTIVE
+check "on the compute host" is "$(jget 'd["server"]["OS-EXT-SRV-ATTR:host"]')" aio
+check "at 2.1 the flavor is a reference" is "$(jget 'd["server"]["flavor"]["id"]')" 1
+req GET "/v2.1/servers/$server" '' 'OpenStack-API-Version: compute 2.47'
+check "at 2.47 the flavor is embedded" is "$(jget 'd["server"]["flavor"]["original_name"] + " " + str(d["server"]["flavor"]["ram"])')" "m1.tiny 512"
+req GET "/v2.1/servers/$server/metadata/role" ''
+check "server metadata reads back" is "$(jget 'd["meta"]["role"]')" web
+req GET '/v2.1/servers/detail?name=^web-' ''
+check "name filters as a regular expression" is "$(jget 'len(d["servers"])')" 1
+req GET '/v2.1/servers/detail?name=^nomatch' ''
+check "and matches nothing when it should" is "$(jget 'len(d["servers"])')" 0
+req POST "/v2.1/servers/$server/action" '{"os-stop": null}'
+check "os-stop answers 202" is "$status" 202
+check "the server stops" wait_status "$server" SHUTOFF
+req POST "/v2.1/servers/$server/action" '{"os-stop": null}'
+check "stopping a stopped server is 409" is "$status" 409
+check "conflictingRequest" has '"conflictingRequest":{"code":409'
+req POST "/v2.1/servers/$server/action" '{"os-start": null}'
+check "os-start answers 202" is "$status" 202
+check "the server runs again" wait_status "$server" ACTIVE
+req POST "/v2.1/servers/$server/action" '{"reboot": {"type": "sideways"}}'
+check "a bad reboot type is 400" is "$status" 400
+req POST "/v2.1/servers/$server/action" '{"os-getConsoleOutput": {"length": 2}}'
+check "console output answers 200" is "$status" 200
+check "with the guest's log" has 'guest started'
+req GET "/v2.1/servers/$server/os-instance-actions" ''
+check "os-instance-actions lists create, stop and start" \
+  is "$(jget '",".join(sorted(a["action"] for a in d["instanceActions"]))')" "create,start,stop"
+
+# --- projects and policy -------------------------------------------------------------
+alice='X-Auth-Token: alice:project-a'
+req GET "/v2.1/servers/$server" '' "$alice"
+check "another project's server is 404" is "$status" 404
+req GET /v2.1/servers '' "$alice"
+check "and absent from its list" is "$(jget 'len(d["servers"])')" 0
+req GET /v2.1/os-hypervisors '' "$alice"
+check "a member is refused admin-only APIs with 403" is "$status" 403
+check "forbidden" has '"forbidden":{"code":403'
+req GET "/v2.1/servers/$server" '' "$alice" 'OpenStack-API-Version: compute 2.1'
+req GET /v2.1/os-hypervisors/detail '' 'OpenStack-API-Version: compute 2.27'
+check "cpu_info is a string before 2.28" is "$(jget 'type(d["hypervisors"][0]["cpu_info"]).__name__')" str
+req GET /v2.1/os-hypervisors/detail '' 'OpenStack-API-Version: compute 2.28'
+check "and an object from 2.28" is "$(jget 'type(d["hypervisors"][0]["cpu_info"]).__name__')" dict
+req GET /v2.1/limits ''
+check "/limits at 2.1 has maxPersonality and maxSecurityGroups" \
+  is "$(jget '"maxPersonality" in d["limits"]["absolute"] and "maxSecurityGroups" in d["limits"]["absolute"]')" True
+check "and counts the server" is "$(jget 'd["limits"]["absolute"]["totalInstancesUsed"]')" 1
+req GET /v2.1/limits '' 'OpenStack-API-Version: compute 2.57'
+check "at 2.57 both are gone" \
+  is "$(jget '"maxPersonality" in d["limits"]["absolute"] or "maxSecurityGroups" in d["limits"]["absolute"]')" False
+
+# --- delete ----------------------------------------------------------------------------
+req DELETE "/v2.1/servers/$server" ''
+check "delete answers 204" is "$status" 204
+gone() {
+  for _ in $(seq 1 100); do req GET "/v2.1/servers/$server" ''; [ "$status" = 404 ] && return 0; sleep 0.1; done
+  return 1
+}
+check "the server is gone" gone
+tap_done
