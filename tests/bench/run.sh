@@ -80,3 +80,40 @@ row "bus AMQP: call round trip p99" "$(value call_p99_us "$tmp/bus-amqp")" us 50
 higher "SQLite: instance creates + 3 transitions per second" "$(value creates_per_s "$tmp/db-sqlite")" "/s" 5000
 higher "PostgreSQL: instance creates + 3 transitions per second" "$(value creates_per_s "$tmp/db-pg")" "/s" 1000
 echo "(ratio: target / measured for times, measured / target for rates; above 1.0x beats the target)"
+
+# --- the compute API: nephele-aio on a free port with 16 fake nodes.
+aio_dir="$tmp/aio"
+mkdir -p "$aio_dir/plugins.d"
+printf '[driver]\nmodule = fake\n[options]\nnode_count = 16\nvcpus = 64\nmemory_mb = 262144\n' \
+  >"$aio_dir/plugins.d/fake.conf"
+t0=$(now_ns)
+"$top_builddir/services/aio/nephele-aio" --data-dir "$aio_dir" --listen 127.0.0.1:0 \
+  >"$tmp/aio.out" 2>>"$tmp/stderr" &
+aio_pid=$!
+trap 'status=$?; kill -9 $aio_pid 2>/dev/null; [ $status -eq 0 ] || tail -20 "$tmp/stderr" >&2; cleanup' EXIT
+while ! grep -q '^nephele-aio ready' "$tmp/aio.out" 2>/dev/null; do
+  kill -0 $aio_pid 2>/dev/null || { echo "bench: nephele-aio did not start" >&2; exit 1; }
+  sleep 0.005
+done
+t1=$(now_ns)
+ready_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", (b - a) / 1e9}')
+sleep 2
+idle_rss_mib=$(awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' /proc/$aio_pid/status)
+api_port=$(sed -n 's/^nephele-aio ready: compute http:\/\/127.0.0.1:\([0-9]*\)\/.*/\1/p' "$tmp/aio.out")
+image=$(curl -s "http://127.0.0.1:$api_port/v2.1/images" | sed -n 's/.*"id":"\([0-9a-f-]*\)".*/\1/p')
+"$top_builddir/tests/bench/bench-api" "$api_port" "$image" >"$tmp/api" 2>>"$tmp/stderr"
+kill -TERM $aio_pid; wait $aio_pid 2>/dev/null
+
+echo
+echo "Compute API benchmarks (nephele-aio: SQLite, in-process bus, fake driver with 16 nodes)"
+echo "Nova 26 with Placement on these machines, for scale: ready in 42 s, 1,760 MiB idle, 50 servers"
+echo "ACTIVE in 60 s, GET /servers/detail 1.41 s at 500 servers."
+printf "%-52s %17s %15s %9s\n" "benchmark" "measured" "target" "ratio"
+row "nephele-aio cold start to ready" "$ready_s" s 0.5
+row "nephele-aio idle RSS" "$idle_rss_mib" MiB 35
+row "500 servers POST to ACTIVE, 1 client" "$(value boot_seq_s "$tmp/api")" s 5
+row "500 servers POST to ACTIVE, 10 clients" "$(value boot_conc_s "$tmp/api")" s 5
+row "GET /servers/detail, 1,000 servers: p50" "$(value detail_p50_ms "$tmp/api")" ms 10
+row "GET /servers/detail, 1,000 servers: p99" "$(value detail_p99_ms "$tmp/api")" ms 50
+higher "GET /servers/detail, 1,000 servers: requests/s" "$(value detail_rps "$tmp/api")" "/s" 100
+echo "(ratio: target / measured for times, measured / target for rates; above 1.0x beats the target)"
