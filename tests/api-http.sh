@@ -155,6 +155,31 @@ req GET /v2.1/limits '' 'OpenStack-API-Version: compute 2.57'
 check "at 2.57 both are gone" \
   is "$(jget '"maxPersonality" in d["limits"]["absolute"] or "maxSecurityGroups" in d["limits"]["absolute"]')" False
 
+# --- quotas ----------------------------------------------------------------------------
+bob='X-Auth-Token: bob:project-b'
+req PUT /v2.1/os-quota-sets/project-b '{"quota_set": {"instances": 2, "cores": 20}}'
+check "an admin sets a project's quota" is "$status" 200
+check "and reads it back" is "$(jget 'd["quota_set"]["instances"]')" 2
+req PUT /v2.1/os-quota-sets/project-b '{"quota_set": {"instances": 2}}' "$bob"
+check "a member may not" is "$status" 403
+req PUT /v2.1/os-quota-sets/project-b '{"quota_set": {"instances": -5}}'
+check "a limit under -1 is 400" is "$status" 400
+boot_b() { req POST /v2.1/servers "{\"server\": {\"name\": \"b\", \"flavorRef\": \"1\", \"imageRef\": \"$image\"$1}}" "$bob"; }
+boot_b ', "min_count": 3'
+check "three servers where two are allowed is 403" is "$status" 403
+check "with Nova's message" has 'Quota exceeded for instances: Requested 3, but already used 0 of 2 instances'
+boot_b ', "min_count": 1, "max_count": 5'
+check "max_count 5 with room for two creates two" is "$status" 202
+req GET /v2.1/servers '' "$bob"
+check "project-b has two servers" is "$(jget 'len(d["servers"])')" 2
+boot_b ''
+check "a third is refused" is "$status" 403
+req GET /v2.1/os-quota-sets/project-b/detail '' "$bob"
+check "the member sees its usage" is "$(jget 'd["quota_set"]["instances"]["in_use"]')" 2
+req GET /v2.1/servers '' "$bob"
+for id in $(jget '" ".join(s["id"] for s in d["servers"])'); do req DELETE "/v2.1/servers/$id" '' "$bob"; done
+check "and may delete its servers" is "$status" 204
+
 # --- delete ----------------------------------------------------------------------------
 req DELETE "/v2.1/servers/$server" ''
 check "delete answers 204" is "$status" 204

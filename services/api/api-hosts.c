@@ -355,31 +355,26 @@ void api_availability_zones_detail(struct api_request *req, struct api_response 
 
 void api_limits_show(struct api_request *req, struct api_response *resp)
 {
-    const char *params[] = { req->ctx.project_id };
-    nph_auto_json *rows = NULL;
+    int64_t limits[API_QUOTA_COUNT], used[API_QUOTA_COUNT];
     nph_error err = NPH_ERROR_INIT;
-    if (nph_db_select_rows(req->db,
-                           "SELECT COUNT(*) AS instances, COALESCE(SUM(vcpus), 0) AS cores, "
-                           "COALESCE(SUM(memory_mb), 0) AS ram FROM instances WHERE project_id = ? "
-                           "AND deleted = 0",
-                           params, 1, &rows, &err) != NPH_OK) {
+    if (api_quota_limits(req->api, req->db, req->ctx.project_id, limits, &err) != NPH_OK ||
+        api_quota_usage(req->db, req->ctx.project_id, NULL, used, &err) != NPH_OK) {
         api_error_from(resp, &err);
         return;
     }
-    json_object *used = json_object_array_get_idx(rows, 0);
     json_object *abs = json_object_new_object();
-    nph_json_add_int(abs, "maxServerMeta", 128);
+    nph_json_add_int(abs, "maxServerMeta", limits[API_QUOTA_METADATA_ITEMS]);
     nph_json_add_int(abs, "maxImageMeta", 128);
     if (req->minor < 57) {
-        nph_json_add_int(abs, "maxPersonality", 5);
-        nph_json_add_int(abs, "maxPersonalitySize", 10240);
+        nph_json_add_int(abs, "maxPersonality", limits[API_QUOTA_INJECTED_FILES]);
+        nph_json_add_int(abs, "maxPersonalitySize", limits[API_QUOTA_INJECTED_FILE_CONTENT_BYTES]);
     }
-    nph_json_add_int(abs, "maxTotalKeypairs", 100);
-    nph_json_add_int(abs, "maxServerGroups", 10);
-    nph_json_add_int(abs, "maxServerGroupMembers", 10);
-    nph_json_add_int(abs, "maxTotalCores", 20);
-    nph_json_add_int(abs, "maxTotalRAMSize", 51200);
-    nph_json_add_int(abs, "maxTotalInstances", 10);
+    nph_json_add_int(abs, "maxTotalKeypairs", limits[API_QUOTA_KEY_PAIRS]);
+    nph_json_add_int(abs, "maxServerGroups", limits[API_QUOTA_SERVER_GROUPS]);
+    nph_json_add_int(abs, "maxServerGroupMembers", limits[API_QUOTA_SERVER_GROUP_MEMBERS]);
+    nph_json_add_int(abs, "maxTotalCores", limits[API_QUOTA_CORES]);
+    nph_json_add_int(abs, "maxTotalRAMSize", limits[API_QUOTA_RAM]);
+    nph_json_add_int(abs, "maxTotalInstances", limits[API_QUOTA_INSTANCES]);
     if (req->minor < 36) {
         nph_json_add_int(abs, "maxSecurityGroups", 10);
         nph_json_add_int(abs, "maxSecurityGroupRules", 20);
@@ -387,14 +382,14 @@ void api_limits_show(struct api_request *req, struct api_response *resp)
         nph_json_add_int(abs, "totalSecurityGroupsUsed", 0);
         nph_json_add_int(abs, "totalFloatingIpsUsed", 0);
     }
-    nph_json_add_int(abs, "totalCoresUsed", num(used, "cores"));
-    nph_json_add_int(abs, "totalRAMUsed", num(used, "ram"));
-    nph_json_add_int(abs, "totalInstancesUsed", num(used, "instances"));
+    nph_json_add_int(abs, "totalCoresUsed", used[API_QUOTA_CORES]);
+    nph_json_add_int(abs, "totalRAMUsed", used[API_QUOTA_RAM]);
+    nph_json_add_int(abs, "totalInstancesUsed", used[API_QUOTA_INSTANCES]);
     nph_json_add_int(abs, "totalServerGroupsUsed", 0);
-    json_object *limits = json_object_new_object();
-    json_object_object_add(limits, "rate", json_object_new_array());
-    json_object_object_add(limits, "absolute", abs);
+    json_object *limits_obj = json_object_new_object();
+    json_object_object_add(limits_obj, "rate", json_object_new_array());
+    json_object_object_add(limits_obj, "absolute", abs);
     json_object *body = json_object_new_object();
-    json_object_object_add(body, "limits", limits);
+    json_object_object_add(body, "limits", limits_obj);
     api_reply(resp, 200, body);
 }

@@ -293,6 +293,9 @@ static nph_status read_config(nph_api *api, const nph_config *cfg, int64_t *work
                                       nph_config_find(cfg, "api", "auth_strategy"),
                                       "'%s' is not supported yet; this build knows only noauth2",
                                       auth);
+    nph_status qst = api_quota_read_config(api, cfg, err);
+    if (qst != NPH_OK)
+        return qst;
     api->db_url = strdup(nph_config_get(cfg, "database", "connection", DEFAULT_DB_URL));
     api->default_az = strdup(nph_config_get(cfg, "DEFAULT", "default_availability_zone", "nova"));
     api->image_dir = strdup(nph_config_get(cfg, "glance", "image_dir", NPH_STATE_DIR "/images"));

@@ -17,6 +17,13 @@
 #define API_MAX_MINOR 79
 #define API_MAX_SEGMENTS 12
 
+enum api_quota_resource {
+    API_QUOTA_INSTANCES, API_QUOTA_CORES, API_QUOTA_RAM, API_QUOTA_KEY_PAIRS,
+    API_QUOTA_METADATA_ITEMS, API_QUOTA_SERVER_GROUPS, API_QUOTA_SERVER_GROUP_MEMBERS,
+    API_QUOTA_INJECTED_FILES, API_QUOTA_INJECTED_FILE_CONTENT_BYTES,
+    API_QUOTA_INJECTED_FILE_PATH_BYTES, API_QUOTA_COUNT
+};
+
 struct nph_api {
     nph_bus *bus;
     char *db_url;
@@ -27,6 +34,7 @@ struct nph_api {
     int max_limit;               /* [api] max_limit: the most items a list returns */
     char *default_az;            /* [DEFAULT] default_availability_zone */
     char *image_dir;             /* [glance] image_dir */
+    int64_t quota_defaults[API_QUOTA_COUNT]; /* [quota]; -1 is unlimited */
 };
 
 /* Who is asking, from the token (or noauth's defaults). */
@@ -107,6 +115,25 @@ bool api_is_admin(struct api_request *req, struct api_response *resp);
 /* ---- api-auth.c ---------------------------------------------------------- */
 /* Fill req->ctx; false (with a 401 in resp) when the token does not do. */
 bool api_authenticate(struct api_request *req, struct api_response *resp);
+
+/* ---- api-quotas.c --------------------------------------------------------- */
+nph_status api_quota_read_config(nph_api *api, const nph_config *cfg, nph_error *err);
+const char *api_quota_name(enum api_quota_resource r);
+/* The limits of `project`: its own rows, else the [quota] defaults. */
+nph_status api_quota_limits(nph_api *api, nph_db *db, const char *project, int64_t limits[],
+                            nph_error *err);
+/* What `project` (and `user`, for key pairs) uses now, counted from the records. */
+nph_status api_quota_usage(nph_db *db, const char *project, const char *user, int64_t used[],
+                           nph_error *err);
+/* How many of `wanted` units, each needing each[r], fit; when fewer than
+ * `wanted`, `message` says which quota stops them, in Nova's words. */
+int64_t api_quota_fit(const int64_t limits[], const int64_t used[], const int64_t each[],
+                      int64_t wanted, char *message, size_t len);
+void api_quota_sets_show(struct api_request *req, struct api_response *resp);
+void api_quota_sets_detail(struct api_request *req, struct api_response *resp);
+void api_quota_sets_defaults(struct api_request *req, struct api_response *resp);
+void api_quota_sets_update(struct api_request *req, struct api_response *resp);
+void api_quota_sets_delete(struct api_request *req, struct api_response *resp);
 
 /* ---- api-router.c -------------------------------------------------------- */
 void api_route(struct api_request *req, struct api_response *resp);

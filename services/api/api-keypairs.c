@@ -14,8 +14,6 @@
 #include "db-objects.h"
 #include "error.h"
 
-#define MAX_KEYPAIRS 100 /* Nova's default key_pairs quota */
-
 static json_object *member(json_object *obj, const char *key)
 {
     json_object *v = NULL;
@@ -188,7 +186,9 @@ void api_keypairs_create(struct api_request *req, struct api_response *resp)
     if (nph_db_select_rows(req->db, "SELECT COUNT(*) AS n FROM key_pairs WHERE user_id = ? AND "
                                     "deleted = 0",
                            count_params, 1, &rows, NULL) == NPH_OK &&
-        json_object_get_int64(member(json_object_array_get_idx(rows, 0), "n")) >= MAX_KEYPAIRS) {
+        req->api->quota_defaults[API_QUOTA_KEY_PAIRS] >= 0 &&
+        json_object_get_int64(member(json_object_array_get_idx(rows, 0), "n")) >=
+            req->api->quota_defaults[API_QUOTA_KEY_PAIRS]) {
         api_error(resp, 403, "Quota exceeded, too many key pairs.");
         return;
     }

@@ -106,7 +106,8 @@ static bool is_base64(const char *s)
     return pad <= 2;
 }
 
-static bool check_metadata(struct api_response *resp, json_object *metadata)
+static bool check_metadata(struct api_request *req, struct api_response *resp,
+                           json_object *metadata)
 {
     if (!json_object_is_type(metadata, json_type_object))
         return invalid(resp, "metadata", metadata, "It is not of type 'object'");
@@ -117,10 +118,11 @@ static bool check_metadata(struct api_response *resp, json_object *metadata)
             return invalid(resp, "metadata", metadata,
                            "A metadata value must be a string of up to 255 characters");
     }
-    if (json_object_object_length(metadata) > 128) {
+    int64_t max = req->api->quota_defaults[API_QUOTA_METADATA_ITEMS];
+    if (max >= 0 && json_object_object_length(metadata) > max) {
         api_error(resp, 403, "Quota exceeded for metadata_items: Requested %d, but already used 0 "
-                             "of 128 metadata_items",
-                  json_object_object_length(metadata));
+                             "of %lld metadata_items",
+                  json_object_object_length(metadata), (long long)max);
         return false;
     }
     return true;
@@ -205,7 +207,7 @@ static bool parse_server(struct api_request *req, struct api_response *resp, jso
         return false;
     }
     if (json_object_object_get_ex(server, "metadata", &v)) {
-        if (!check_metadata(resp, v))
+        if (!check_metadata(req, resp, v))
             return false;
         cr->metadata = v;
     }
@@ -396,7 +398,8 @@ static void sanitize_hostname(const char *name, char *out, size_t len)
         snprintf(out, len, "server");
 }
 
-static nph_status create_one(struct api_request *req, const struct create_request *cr,
+/* Write the record of server `index` of a request (in the caller's transaction). */
+static nph_status record_one(struct api_request *req, const struct create_request *cr,
                              int64_t index, const char *reservation_id, char uuid[NPH_UUID_STRLEN + 1],
                              nph_error *err)
 {
@@ -437,9 +440,15 @@ static nph_status create_one(struct api_request *req, const struct create_reques
     json_object_object_add(fields, "metadata",
                            cr->metadata ? json_object_get(cr->metadata) : json_object_new_object());
     nph_status st = nph_db_instance_create(req->db, fields, err);
-    if (st != NPH_OK)
-        return st;
-    api_server_action_start(req, uuid, "create");
+    if (st == NPH_OK)
+        api_server_action_start(req, uuid, "create");
+    return st;
+}
+
+/* Hand one recorded build to the conductor. */
+static nph_status cast_build(struct api_request *req, const struct create_request *cr,
+                             const char *uuid, nph_error *err)
+{
     const char *disk_format = NULL;
     nph_json_get_string(cr->image, "disk_format", false, &disk_format, NULL);
     nph_auto_json *args = json_object_new_object();
@@ -449,6 +458,56 @@ static nph_status create_one(struct api_request *req, const struct create_reques
     nph_json_add_string(args, "uuid", uuid);
     json_object_object_add(args, "image", image);
     return nph_bus_cast(req->api->bus, "conductor", "build_instance", args, err);
+}
+
+/* Check the quotas and write every record in one transaction, so that two
+ * requests of one project never both pass the same check.  *count is how
+ * many fit between min_count and max_count. */
+static bool record_all(struct api_request *req, struct api_response *resp,
+                       const struct create_request *cr, const char *reservation_id,
+                       int64_t *count, char (**uuids)[NPH_UUID_STRLEN + 1])
+{
+    nph_error err = NPH_ERROR_INIT;
+    int64_t limits[API_QUOTA_COUNT], used[API_QUOTA_COUNT], each[API_QUOTA_COUNT] = { 0 };
+    char message[512] = "";
+    nph_json_get_int(cr->flavor, "vcpus", false, &each[API_QUOTA_CORES], NULL);
+    nph_json_get_int(cr->flavor, "memory_mb", false, &each[API_QUOTA_RAM], NULL);
+    each[API_QUOTA_INSTANCES] = 1;
+    nph_status st = nph_db_begin(req->db, &err);
+    if (st == NPH_OK && nph_db_backend_of(req->db) == NPH_DB_POSTGRESQL) {
+        const char *params[] = { req->ctx.project_id };
+        nph_auto_json *locked = NULL;
+        st = nph_db_select_rows(req->db, "SELECT pg_advisory_xact_lock(hashtext(?)) AS locked",
+                                params, 1, &locked, &err);
+    }
+    if (st == NPH_OK)
+        st = api_quota_limits(req->api, req->db, req->ctx.project_id, limits, &err);
+    if (st == NPH_OK)
+        st = api_quota_usage(req->db, req->ctx.project_id, NULL, used, &err);
+    if (st == NPH_OK) {
+        *count = api_quota_fit(limits, used, each, cr->max_count, message, sizeof(message));
+        if (*count < cr->min_count) {
+            nph_db_rollback(req->db);
+            api_quota_fit(limits, used, each, cr->min_count, message, sizeof(message));
+            api_error(resp, 403, "%s", message);
+            return false;
+        }
+        *uuids = calloc((size_t)*count, sizeof(**uuids));
+        if (!*uuids)
+            st = nph_error_set(&err, NPH_ERR_NO_MEMORY, "out of memory");
+    }
+    for (int64_t i = 0; st == NPH_OK && i < *count; i++)
+        st = record_one(req, cr, i, reservation_id, (*uuids)[i], &err);
+    if (st == NPH_OK)
+        st = nph_db_commit(req->db, &err);
+    if (st != NPH_OK) {
+        nph_db_rollback(req->db);
+        free(*uuids);
+        *uuids = NULL;
+        api_error_from(resp, &err);
+        return false;
+    }
+    return true;
 }
 
 /* A random admin password, as Nova makes one (no look-alike characters). */
@@ -481,22 +540,22 @@ void api_servers_create(struct api_request *req, struct api_response *resp)
         create_request_clear(&cr);
         return;
     }
-    char reservation_id[16], first_uuid[NPH_UUID_STRLEN + 1] = "", uuid[NPH_UUID_STRLEN + 1];
-    char rid_uuid[NPH_UUID_STRLEN + 1];
+    char reservation_id[16], rid_uuid[NPH_UUID_STRLEN + 1];
     nph_uuid_generate(rid_uuid);
     snprintf(reservation_id, sizeof(reservation_id), "r-%.8s", rid_uuid);
-    nph_error err = NPH_ERROR_INIT;
-    for (int64_t i = 0; i < cr.max_count; i++) {
-        if (create_one(req, &cr, i, reservation_id, uuid, &err) != NPH_OK) {
-            nph_err("creating server %lld of %lld failed: %s", (long long)i + 1,
-                    (long long)cr.max_count, err.message);
-            api_error_from(resp, &err);
-            create_request_clear(&cr);
-            return;
-        }
-        if (i == 0)
-            memcpy(first_uuid, uuid, sizeof(first_uuid));
+    int64_t count = 0;
+    char(*uuids)[NPH_UUID_STRLEN + 1] = NULL;
+    if (!record_all(req, resp, &cr, reservation_id, &count, &uuids)) {
+        create_request_clear(&cr);
+        return;
     }
+    nph_error err = NPH_ERROR_INIT;
+    for (int64_t i = 0; i < count; i++)
+        if (cast_build(req, &cr, uuids[i], &err) != NPH_OK)
+            nph_err("the build of %s did not reach the conductor: %s", uuids[i], err.message);
+    char first_uuid[NPH_UUID_STRLEN + 1];
+    memcpy(first_uuid, uuids[0], sizeof(first_uuid));
+    free(uuids);
     create_request_clear(&cr);
     json_object *body = json_object_new_object();
     if (cr.return_reservation_id) {
