@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "api-internal.h"
 #include "error.h"
@@ -57,6 +58,17 @@ void api_error_from(struct api_response *resp, const nph_error *err)
     default: status = 500; break;
     }
     api_error(resp, status, "%s", err->message);
+}
+
+void api_reply_text(struct api_response *resp, unsigned status, nph_buffer *text)
+{
+    json_object_put(resp->body);
+    resp->body = NULL;
+    free(resp->raw);
+    resp->raw_len = text->len;
+    resp->raw = nph_buffer_steal(text);
+    resp->content_type = "application/json";
+    resp->status = status;
 }
 
 void api_reply(struct api_response *resp, unsigned status, json_object *body)

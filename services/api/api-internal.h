@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "api.h"
+#include "buffer.h"
 #include "db.h"
 #include "json.h"
 
@@ -79,6 +80,8 @@ void api_error(struct api_response *resp, unsigned status, const char *fmt, ...)
 void api_error_from(struct api_response *resp, const nph_error *err);
 /* A 200/201/202 with `body` (owned). */
 void api_reply(struct api_response *resp, unsigned status, json_object *body);
+/* The same with a body already written as JSON text (taken from `text`). */
+void api_reply_text(struct api_response *resp, unsigned status, nph_buffer *text);
 
 /* ---- api-version.c ------------------------------------------------------- */
 /* Read the microversion headers; false (with resp set to 400/406) when

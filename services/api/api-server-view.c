@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A server as the compute API shows it, field by field and microversion by
- * microversion, from an instance record. */
+ * microversion, written straight into a text buffer from an instance row:
+ * a list of a thousand servers is built without a JSON object tree. */
 #include "config.h"
 
 #include <nettle/sha2.h>
@@ -9,25 +10,7 @@
 
 #include "api-internal.h"
 #include "api-servers.h"
-
-static const char *str(json_object *obj, const char *key)
-{
-    json_object *v;
-    return json_object_object_get_ex(obj, key, &v) && json_object_is_type(v, json_type_string)
-               ? json_object_get_string(v)
-               : NULL;
-}
-
-static int64_t num(json_object *obj, const char *key)
-{
-    json_object *v;
-    return json_object_object_get_ex(obj, key, &v) ? json_object_get_int64(v) : 0;
-}
-
-static void add_str_or_null(json_object *obj, const char *key, const char *value)
-{
-    json_object_object_add(obj, key, value ? json_object_new_string(value) : NULL);
-}
+#include "buffer.h"
 
 /* Nova's vm_state/task_state to status table. */
 const char *api_server_status(const char *vm_state, const char *task_state)
@@ -76,25 +59,131 @@ const char *api_server_status(const char *vm_state, const char *task_state)
     return "UNKNOWN";
 }
 
-/* "2026-11-23T08:40:00.123456Z" as Nova writes created/updated: seconds, Z. */
-static json_object *api_time(const char *stored)
+
+const char *const api_server_columns[SR_COUNT] = {
+    [SR_UUID] = "uuid", [SR_NAME] = "display_name", [SR_PROJECT] = "project_id",
+    [SR_USER] = "user_id", [SR_IMAGE] = "image_ref", [SR_FLAVOR] = "flavor",
+    [SR_METADATA] = "metadata", [SR_HOST] = "host", [SR_NODE] = "node",
+    [SR_VM_STATE] = "vm_state", [SR_TASK_STATE] = "task_state",
+    [SR_AZ] = "availability_zone", [SR_KEY_NAME] = "key_name", [SR_CREATED] = "created_at",
+    [SR_UPDATED] = "updated_at", [SR_LAUNCHED] = "launched_at",
+    [SR_TERMINATED] = "terminated_at", [SR_IPV4] = "access_ip_v4", [SR_IPV6] = "access_ip_v6",
+    [SR_CONFIG_DRIVE] = "config_drive", [SR_RESERVATION] = "reservation_id",
+    [SR_HOSTNAME] = "hostname", [SR_USER_DATA] = "user_data", [SR_DESCRIPTION] = "description",
+    [SR_ID] = "id", [SR_POWER_STATE] = "power_state", [SR_LAUNCH_INDEX] = "launch_index",
+    [SR_LOCKED] = "locked",
+};
+
+void api_server_row_from_json(struct api_server_row *row, json_object *inst)
 {
-    if (!stored || strlen(stored) < 19)
-        return NULL;
-    char out[24];
-    snprintf(out, sizeof(out), "%.19sZ", stored);
-    return json_object_new_string(out);
+    for (int c = 0; c < SR_COUNT; c++) {
+        json_object *v = NULL;
+        json_object_object_get_ex(inst, api_server_columns[c], &v);
+        if (c >= SR_ID) {
+            row->num[c - SR_ID] = v ? json_object_get_int64(v) : 0;
+            continue;
+        }
+        /* The JSON columns arrive parsed; the renderer wants their text. */
+        row->text[c] = !v ? NULL
+                       : json_object_is_type(v, json_type_string)
+                           ? json_object_get_string(v)
+                           : json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+    }
 }
 
-/* OS-SRV-USG times: microseconds, no zone. */
-static json_object *usage_time(const char *stored)
+/* ---- writing JSON text ---------------------------------------------------- */
+
+static void put(nph_buffer *out, const char *text)
 {
-    if (!stored || strlen(stored) < 26)
-        return NULL;
-    char out[32];
-    snprintf(out, sizeof(out), "%.26s", stored);
-    return json_object_new_string(out);
+    nph_buffer_append(out, text, strlen(text));
 }
+
+static void put_string(nph_buffer *out, const char *s)
+{
+    if (!s) {
+        put(out, "null");
+        return;
+    }
+    nph_buffer_append(out, "\"", 1);
+    const char *run = s;
+    for (const char *p = s; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        nph_buffer_append(out, run, (size_t)(p - run));
+        char esc[8];
+        switch (c) {
+        case '"': put(out, "\\\""); break;
+        case '\\': put(out, "\\\\"); break;
+        case '\n': put(out, "\\n"); break;
+        case '\r': put(out, "\\r"); break;
+        case '\t': put(out, "\\t"); break;
+        default:
+            snprintf(esc, sizeof(esc), "\\u%04x", c);
+            put(out, esc);
+        }
+        run = p + 1;
+    }
+    nph_buffer_append(out, run, strlen(run));
+    nph_buffer_append(out, "\"", 1);
+}
+
+/* ,"key": */
+static void key(nph_buffer *out, const char *name)
+{
+    nph_buffer_append(out, ",\"", 2);
+    put(out, name);
+    nph_buffer_append(out, "\":", 2);
+}
+
+static void kv_string(nph_buffer *out, const char *name, const char *value)
+{
+    key(out, name);
+    put_string(out, value);
+}
+
+static void kv_int(nph_buffer *out, const char *name, int64_t value)
+{
+    char text[24];
+    snprintf(text, sizeof(text), "%lld", (long long)value);
+    key(out, name);
+    put(out, text);
+}
+
+/* created/updated: seconds and Z; OS-SRV-USG: microseconds, no zone. */
+static void kv_time(nph_buffer *out, const char *name, const char *stored, bool usage)
+{
+    key(out, name);
+    size_t want = usage ? 26 : 19;
+    if (!stored || strlen(stored) < want) {
+        put(out, "null");
+        return;
+    }
+    nph_buffer_append(out, "\"", 1);
+    nph_buffer_append(out, stored, want);
+    put(out, usage ? "\"" : "Z\"");
+}
+
+static void put_links(const struct api_request *req, nph_buffer *out, const char *collection,
+                      const char *id)
+{
+    put(out, "[{\"rel\":\"self\",\"href\":");
+    char href[600];
+    snprintf(href, sizeof(href), "%s/v2.1/%s/%s", req->base_url, collection, id ? id : "");
+    put_string(out, href);
+    put(out, "},{\"rel\":\"bookmark\",\"href\":");
+    snprintf(href, sizeof(href), "%s/%s/%s", req->base_url, collection, id ? id : "");
+    put_string(out, href);
+    put(out, "}]");
+}
+
+/* A JSON object column written as it is stored, "{}" when absent. */
+static void put_object_text(nph_buffer *out, const char *text)
+{
+    put(out, text && text[0] == '{' ? text : "{}");
+}
+
+/* ---- the view ------------------------------------------------------------- */
 
 /* hostId: sha224(project_id + host), so users can tell co-located servers
  * apart without learning host names. */
@@ -103,158 +192,198 @@ static void host_id(const char *project, const char *host, char out[SHA224_DIGES
     out[0] = '\0';
     if (!host || !*host)
         return;
+    static const char hex[] = "0123456789abcdef";
     struct sha224_ctx ctx;
     uint8_t digest[SHA224_DIGEST_SIZE];
     sha224_init(&ctx);
     sha224_update(&ctx, strlen(project ? project : ""), (const uint8_t *)(project ? project : ""));
     sha224_update(&ctx, strlen(host), (const uint8_t *)host);
     sha224_digest(&ctx, sizeof(digest), digest);
-    for (size_t i = 0; i < sizeof(digest); i++)
-        snprintf(out + 2 * i, 3, "%02x", digest[i]);
-}
-
-static json_object *flavor_view(const struct api_request *req, json_object *flavor)
-{
-    json_object *view = json_object_new_object();
-    if (req->minor < 47) {
-        const char *id = str(flavor, "flavorid");
-        nph_json_add_string(view, "id", id ? id : "");
-        json_object_object_add(view, "links", api_links(req, "flavors", id ? id : ""));
-        return view;
+    for (size_t i = 0; i < sizeof(digest); i++) {
+        out[2 * i] = hex[digest[i] >> 4];
+        out[2 * i + 1] = hex[digest[i] & 15];
     }
-    nph_json_add_int(view, "vcpus", num(flavor, "vcpus"));
-    nph_json_add_int(view, "ram", num(flavor, "memory_mb"));
-    nph_json_add_int(view, "disk", num(flavor, "root_gb"));
-    nph_json_add_int(view, "ephemeral", num(flavor, "ephemeral_gb"));
-    nph_json_add_int(view, "swap", num(flavor, "swap"));
-    const char *name = str(flavor, "name");
-    nph_json_add_string(view, "original_name", name ? name : "");
-    json_object *specs;
-    json_object_object_add(view, "extra_specs",
-                           json_object_object_get_ex(flavor, "extra_specs", &specs) &&
-                                   json_object_is_type(specs, json_type_object)
-                               ? json_object_get(specs)
-                               : json_object_new_object());
-    return view;
+    out[2 * SHA224_DIGEST_SIZE] = '\0';
 }
 
-static json_object *image_view(const struct api_request *req, const char *image_ref)
+bool api_flavor_id_of(const char *flavor_text, char *out, size_t len)
 {
-    if (!image_ref || !*image_ref)
-        return json_object_new_string(""); /* booted from a volume */
-    json_object *view = json_object_new_object();
-    nph_json_add_string(view, "id", image_ref);
-    json_object_object_add(view, "links", api_links(req, "images", image_ref));
-    return view;
+    /* The common case without a parser: "flavorid": "ID" with no escapes. */
+    const char *p = flavor_text ? strstr(flavor_text, "\"flavorid\"") : NULL;
+    if (p) {
+        p += 10;
+        p += strspn(p, " \t\n:");
+        const char *end = *p == '"' ? strpbrk(p + 1, "\"\\") : NULL;
+        if (end && *end == '"' && (size_t)(end - p) <= len) {
+            snprintf(out, len, "%.*s", (int)(end - p - 1), p + 1);
+            return true;
+        }
+    }
+    nph_auto_json *flavor = flavor_text ? nph_json_parse(flavor_text, strlen(flavor_text), NULL) : NULL;
+    const char *id = NULL;
+    nph_json_get_string(flavor, "flavorid", false, &id, NULL);
+    if (id)
+        snprintf(out, len, "%s", id);
+    return id != NULL;
 }
 
-static void add_fault(json_object *view, json_object *fault, bool is_admin)
+static void put_flavor(const struct api_request *req, nph_buffer *out, const char *flavor_text)
+{
+    if (req->minor < 47) {
+        char id[256] = "";
+        api_flavor_id_of(flavor_text, id, sizeof(id));
+        put(out, "{\"id\":");
+        put_string(out, id);
+        put(out, ",\"links\":");
+        put_links(req, out, "flavors", id);
+        put(out, "}");
+        return;
+    }
+    nph_auto_json *flavor = flavor_text ? nph_json_parse(flavor_text, strlen(flavor_text), NULL) : NULL;
+    const char *name = NULL;
+    nph_json_get_string(flavor, "name", false, &name, NULL);
+    static const struct {
+        const char *view, *column;
+    } sizes[] = { { "vcpus", "vcpus" }, { "ram", "memory_mb" }, { "disk", "root_gb" },
+                  { "ephemeral", "ephemeral_gb" }, { "swap", "swap" } };
+    put(out, "{\"original_name\":");
+    put_string(out, name ? name : "");
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        int64_t v = 0;
+        nph_json_get_int(flavor, sizes[i].column, false, &v, NULL);
+        kv_int(out, sizes[i].view, v);
+    }
+    json_object *specs = NULL;
+    key(out, "extra_specs");
+    put(out, nph_json_get_object(flavor, "extra_specs", false, &specs, NULL) == NPH_OK && specs
+                 ? json_object_to_json_string_ext(specs, JSON_C_TO_STRING_PLAIN)
+                 : "{}");
+    put(out, "}");
+}
+
+static void put_fault(nph_buffer *out, json_object *fault, bool is_admin)
 {
     if (!fault)
         return;
-    json_object *f = json_object_new_object();
-    int64_t code = num(fault, "code");
-    nph_json_add_int(f, "code", code);
-    json_object_object_add(f, "created", api_time(str(fault, "created_at")));
-    const char *message = str(fault, "message");
-    nph_json_add_string(f, "message", message ? message : "");
+    const char *message = NULL, *details = NULL, *created = NULL;
+    int64_t code = 0;
+    nph_json_get_int(fault, "code", false, &code, NULL);
+    nph_json_get_string(fault, "message", false, &message, NULL);
+    nph_json_get_string(fault, "details", false, &details, NULL);
+    nph_json_get_string(fault, "created_at", false, &created, NULL);
+    key(out, "fault");
+    put(out, "{\"code\":");
+    char text[24];
+    snprintf(text, sizeof(text), "%lld", (long long)code);
+    put(out, text);
+    kv_time(out, "created", created, false);
+    kv_string(out, "message", message ? message : "");
     /* Nova hides the details of a 500 from users: they may name hosts. */
-    const char *details = str(fault, "details");
     if (details && (is_admin || code != 500))
-        nph_json_add_string(f, "details", details);
-    json_object_object_add(view, "fault", f);
+        kv_string(out, "details", details);
+    put(out, "}");
 }
 
-static void add_admin_fields(const struct api_request *req, json_object *view, json_object *inst)
+static void put_admin_fields(const struct api_request *req, nph_buffer *out,
+                             const struct api_server_row *row)
 {
     char instance_name[32];
     snprintf(instance_name, sizeof(instance_name), "instance-%08llx",
-             (unsigned long long)num(inst, "id"));
-    add_str_or_null(view, "OS-EXT-SRV-ATTR:host", str(inst, "host"));
-    add_str_or_null(view, "OS-EXT-SRV-ATTR:hypervisor_hostname", str(inst, "node"));
-    nph_json_add_string(view, "OS-EXT-SRV-ATTR:instance_name", instance_name);
+             (unsigned long long)row->num[SR_ID - SR_ID]);
+    kv_string(out, "OS-EXT-SRV-ATTR:host", row->text[SR_HOST]);
+    kv_string(out, "OS-EXT-SRV-ATTR:hypervisor_hostname", row->text[SR_NODE]);
+    kv_string(out, "OS-EXT-SRV-ATTR:instance_name", instance_name);
     if (req->minor >= 3) {
-        add_str_or_null(view, "OS-EXT-SRV-ATTR:reservation_id", str(inst, "reservation_id"));
-        nph_json_add_int(view, "OS-EXT-SRV-ATTR:launch_index", num(inst, "launch_index"));
-        add_str_or_null(view, "OS-EXT-SRV-ATTR:hostname", str(inst, "hostname"));
-        nph_json_add_string(view, "OS-EXT-SRV-ATTR:kernel_id", "");
-        nph_json_add_string(view, "OS-EXT-SRV-ATTR:ramdisk_id", "");
-        nph_json_add_string(view, "OS-EXT-SRV-ATTR:root_device_name", "/dev/vda");
-        add_str_or_null(view, "OS-EXT-SRV-ATTR:user_data", str(inst, "user_data"));
+        kv_string(out, "OS-EXT-SRV-ATTR:reservation_id", row->text[SR_RESERVATION]);
+        kv_int(out, "OS-EXT-SRV-ATTR:launch_index", row->num[SR_LAUNCH_INDEX - SR_ID]);
+        kv_string(out, "OS-EXT-SRV-ATTR:hostname", row->text[SR_HOSTNAME]);
+        kv_string(out, "OS-EXT-SRV-ATTR:kernel_id", "");
+        kv_string(out, "OS-EXT-SRV-ATTR:ramdisk_id", "");
+        kv_string(out, "OS-EXT-SRV-ATTR:root_device_name", "/dev/vda");
+        kv_string(out, "OS-EXT-SRV-ATTR:user_data", row->text[SR_USER_DATA]);
     }
 }
 
-json_object *api_server_brief(const struct api_request *req, json_object *inst)
+void api_server_brief(const struct api_request *req, nph_buffer *out,
+                      const struct api_server_row *row)
 {
-    json_object *view = json_object_new_object();
-    const char *uuid = str(inst, "uuid"), *name = str(inst, "display_name");
-    nph_json_add_string(view, "id", uuid);
-    nph_json_add_string(view, "name", name ? name : "");
-    json_object_object_add(view, "links", api_links(req, "servers", uuid));
-    return view;
+    put(out, "{\"id\":");
+    put_string(out, row->text[SR_UUID]);
+    kv_string(out, "name", row->text[SR_NAME] ? row->text[SR_NAME] : "");
+    key(out, "links");
+    put_links(req, out, "servers", row->text[SR_UUID]);
+    put(out, "}");
 }
 
-json_object *api_server_view(const struct api_request *req, json_object *inst, json_object *fault,
-                             bool show)
+static const char *or_empty(const char *s)
 {
-    json_object *view = api_server_brief(req, inst);
-    const char *vm_state = str(inst, "vm_state"), *task = str(inst, "task_state");
-    const char *project = str(inst, "project_id"), *host = str(inst, "host");
-    nph_json_add_string(view, "status", api_server_status(vm_state, task));
-    nph_json_add_string(view, "tenant_id", project ? project : "");
-    nph_json_add_string(view, "user_id", str(inst, "user_id") ? str(inst, "user_id") : "");
-    json_object *metadata;
-    json_object_object_add(view, "metadata",
-                           json_object_object_get_ex(inst, "metadata", &metadata) &&
-                                   json_object_is_type(metadata, json_type_object)
-                               ? json_object_get(metadata)
-                               : json_object_new_object());
+    return s ? s : "";
+}
+
+void api_server_view(const struct api_request *req, nph_buffer *out,
+                     const struct api_server_row *row, json_object *fault, bool show)
+{
+    const char *vm_state = row->text[SR_VM_STATE], *task = row->text[SR_TASK_STATE];
+    const char *image = row->text[SR_IMAGE], *host = row->text[SR_HOST];
+    put(out, "{\"id\":");
+    put_string(out, row->text[SR_UUID]);
+    kv_string(out, "name", or_empty(row->text[SR_NAME]));
+    kv_string(out, "status", api_server_status(vm_state, task));
+    kv_string(out, "tenant_id", or_empty(row->text[SR_PROJECT]));
+    kv_string(out, "user_id", or_empty(row->text[SR_USER]));
+    key(out, "metadata");
+    put_object_text(out, row->text[SR_METADATA]);
     char hid[SHA224_DIGEST_SIZE * 2 + 1];
-    host_id(project, host, hid);
-    nph_json_add_string(view, "hostId", hid);
-    json_object_object_add(view, "image", image_view(req, str(inst, "image_ref")));
-    json_object *flavor;
-    json_object_object_get_ex(inst, "flavor", &flavor);
-    json_object_object_add(view, "flavor", flavor_view(req, flavor));
-    json_object_object_add(view, "created", api_time(str(inst, "created_at")));
-    json_object_object_add(view, "updated", api_time(str(inst, "updated_at")));
-    json_object_object_add(view, "addresses", json_object_new_object());
-    nph_json_add_string(view, "accessIPv4", str(inst, "access_ip_v4") ? str(inst, "access_ip_v4") : "");
-    nph_json_add_string(view, "accessIPv6", str(inst, "access_ip_v6") ? str(inst, "access_ip_v6") : "");
-    nph_json_add_string(view, "OS-DCF:diskConfig", "MANUAL");
-    if (strcmp(vm_state ? vm_state : "", "building") == 0 ||
-        strcmp(vm_state ? vm_state : "", "active") == 0)
-        nph_json_add_int(view, "progress", 0);
-    nph_json_add_string(view, "OS-EXT-AZ:availability_zone",
-                        str(inst, "availability_zone") ? str(inst, "availability_zone") : "");
-    nph_json_add_string(view, "config_drive", str(inst, "config_drive") ? str(inst, "config_drive") : "");
-    add_str_or_null(view, "key_name", str(inst, "key_name"));
-    json_object_object_add(view, "OS-SRV-USG:launched_at", usage_time(str(inst, "launched_at")));
-    json_object_object_add(view, "OS-SRV-USG:terminated_at", usage_time(str(inst, "terminated_at")));
-    add_str_or_null(view, "OS-EXT-STS:task_state", task);
-    add_str_or_null(view, "OS-EXT-STS:vm_state", vm_state);
-    nph_json_add_int(view, "OS-EXT-STS:power_state", num(inst, "power_state"));
-    json_object_object_add(view, "os-extended-volumes:volumes_attached", json_object_new_array());
-    json_object *groups = json_object_new_array(), *group = json_object_new_object();
-    nph_json_add_string(group, "name", "default");
-    json_object_array_add(groups, group);
-    json_object_object_add(view, "security_groups", groups);
+    host_id(row->text[SR_PROJECT], host, hid);
+    kv_string(out, "hostId", hid);
+    key(out, "image");
+    if (image && *image) {
+        put(out, "{\"id\":");
+        put_string(out, image);
+        put(out, ",\"links\":");
+        put_links(req, out, "images", image);
+        put(out, "}");
+    } else {
+        put(out, "\"\""); /* booted from a volume */
+    }
+    key(out, "flavor");
+    put_flavor(req, out, row->text[SR_FLAVOR]);
+    kv_time(out, "created", row->text[SR_CREATED], false);
+    kv_time(out, "updated", row->text[SR_UPDATED], false);
+    put(out, ",\"addresses\":{}");
+    kv_string(out, "accessIPv4", or_empty(row->text[SR_IPV4]));
+    kv_string(out, "accessIPv6", or_empty(row->text[SR_IPV6]));
+    kv_string(out, "OS-DCF:diskConfig", "MANUAL");
+    if (vm_state && (strcmp(vm_state, "building") == 0 || strcmp(vm_state, "active") == 0))
+        kv_int(out, "progress", 0);
+    kv_string(out, "OS-EXT-AZ:availability_zone", or_empty(row->text[SR_AZ]));
+    kv_string(out, "config_drive", or_empty(row->text[SR_CONFIG_DRIVE]));
+    kv_string(out, "key_name", row->text[SR_KEY_NAME]);
+    kv_time(out, "OS-SRV-USG:launched_at", row->text[SR_LAUNCHED], true);
+    kv_time(out, "OS-SRV-USG:terminated_at", row->text[SR_TERMINATED], true);
+    kv_string(out, "OS-EXT-STS:task_state", task);
+    kv_string(out, "OS-EXT-STS:vm_state", vm_state);
+    kv_int(out, "OS-EXT-STS:power_state", row->num[SR_POWER_STATE - SR_ID]);
+    put(out, ",\"os-extended-volumes:volumes_attached\":[]");
+    put(out, ",\"security_groups\":[{\"name\":\"default\"}]");
     if (req->ctx.is_admin)
-        add_admin_fields(req, view, inst);
-    if (req->minor >= 9)
-        nph_json_add_bool(view, "locked", num(inst, "locked") != 0);
+        put_admin_fields(req, out, row);
+    if (req->minor >= 9) {
+        key(out, "locked");
+        put(out, row->num[SR_LOCKED - SR_ID] ? "true" : "false");
+    }
     if (req->minor >= 16 && req->ctx.is_admin)
-        nph_json_add_string(view, "host_status", host && *host ? "UP" : "");
+        kv_string(out, "host_status", host && *host ? "UP" : "");
     if (req->minor >= 19)
-        add_str_or_null(view, "description", str(inst, "description"));
+        kv_string(out, "description", row->text[SR_DESCRIPTION]);
     if (req->minor >= 26)
-        json_object_object_add(view, "tags", json_object_new_array());
+        put(out, ",\"tags\":[]");
     if (req->minor >= 63)
-        json_object_object_add(view, "trusted_image_certificates", NULL);
+        put(out, ",\"trusted_image_certificates\":null");
     if (req->minor >= 71 && show)
-        json_object_object_add(view, "server_groups", json_object_new_array());
+        put(out, ",\"server_groups\":[]");
     if (req->minor >= 73)
-        json_object_object_add(view, "locked_reason", NULL);
-    add_fault(view, fault, req->ctx.is_admin);
-    return view;
+        put(out, ",\"locked_reason\":null");
+    put_fault(out, fault, req->ctx.is_admin);
+    put(out, "}");
 }

@@ -13,6 +13,7 @@
 #include "buffer.h"
 #include "db-objects.h"
 #include "error.h"
+#include "uuid.h"
 
 #define MAX_PARAMS 12
 
@@ -128,27 +129,89 @@ static bool post_filters(struct api_request *req, struct api_response *resp, str
     return true;
 }
 
-static bool wanted(const struct list_query *q, json_object *inst)
+static bool flavor_is(const char *flavor_text, const char *want)
 {
-    const char *name = NULL, *vm_state = NULL, *task = NULL;
-    nph_json_get_string(inst, "display_name", false, &name, NULL);
+    char id[256];
+    return api_flavor_id_of(flavor_text, id, sizeof(id)) && strcmp(id, want) == 0;
+}
+
+static bool wanted(const struct list_query *q, const struct api_server_row *row)
+{
+    const char *name = row->text[SR_NAME];
     if (q->has_name_re && regexec(&q->name_re, name ? name : "", 0, NULL, 0) != 0)
         return false;
-    if (q->status) {
-        nph_json_get_string(inst, "vm_state", false, &vm_state, NULL);
-        nph_json_get_string(inst, "task_state", false, &task, NULL);
-        if (strcasecmp(q->status, api_server_status(vm_state, task)) != 0)
-            return false;
+    if (q->status &&
+        strcasecmp(q->status, api_server_status(row->text[SR_VM_STATE], row->text[SR_TASK_STATE])) != 0)
+        return false;
+    return !q->flavor || flavor_is(row->text[SR_FLAVOR], q->flavor);
+}
+
+/* Fill `row` from the statement's current row; `map` holds each view
+ * column's index in the result (-1: not selected). */
+static void row_from_stmt(nph_db_stmt *stmt, const int map[SR_COUNT], struct api_server_row *row)
+{
+    for (int c = 0; c < SR_COUNT; c++) {
+        if (c < SR_ID)
+            row->text[c] = map[c] >= 0 ? nph_db_col_text(stmt, map[c]) : NULL;
+        else
+            row->num[c - SR_ID] = map[c] >= 0 ? nph_db_col_int(stmt, map[c]) : 0;
     }
-    if (q->flavor) {
-        json_object *flavor = NULL;
-        const char *id = NULL;
-        json_object_object_get_ex(inst, "flavor", &flavor);
-        nph_json_get_string(flavor, "flavorid", false, &id, NULL);
-        if (!id || strcmp(id, q->flavor) != 0)
-            return false;
+}
+
+static void map_columns(nph_db_stmt *stmt, int map[SR_COUNT])
+{
+    int n = nph_db_column_count(stmt);
+    for (int c = 0; c < SR_COUNT; c++) {
+        map[c] = -1;
+        for (int i = 0; i < n; i++)
+            if (strcmp(nph_db_column_name(stmt, i), api_server_columns[c]) == 0)
+                map[c] = i;
     }
-    return true;
+}
+
+/* Write the page of rows after `marker` into `out`; false with a 400 when
+ * the marker is not among them. */
+static nph_status render_page(struct api_request *req, const struct list_query *q, bool detail,
+                              int limit, const char *marker, nph_buffer *out, char *last,
+                              int *count, bool *marker_found, nph_error *err)
+{
+    nph_auto_buffer sql = NPH_BUFFER_INIT;
+    nph_buffer_appendf(&sql, "SELECT * FROM instances WHERE %s", nph_buffer_str(&q->where));
+    nph_db_stmt *stmt;
+    nph_status st = nph_db_prepare(req->db, nph_buffer_str(&sql), &stmt, err);
+    if (st != NPH_OK)
+        return st;
+    for (size_t i = 0; i < q->n_params; i++)
+        nph_db_bind_text(stmt, (int)i + 1, q->params[i]);
+    int map[SR_COUNT];
+    bool mapped = false, has_row = false, passed_marker = !marker;
+    *marker_found = !marker;
+    while (*count < limit && (st = nph_db_step(stmt, &has_row, err)) == NPH_OK && has_row) {
+        if (!mapped) {
+            map_columns(stmt, map);
+            mapped = true;
+        }
+        struct api_server_row row;
+        row_from_stmt(stmt, map, &row);
+        if (!passed_marker) {
+            passed_marker = *marker_found = row.text[SR_UUID] && strcmp(row.text[SR_UUID], marker) == 0;
+            continue;
+        }
+        if (!wanted(q, &row))
+            continue;
+        if ((*count)++ > 0)
+            nph_buffer_append(out, ",", 1);
+        snprintf(last, NPH_UUID_STRLEN + 1, "%s", row.text[SR_UUID] ? row.text[SR_UUID] : "");
+        if (!detail) {
+            api_server_brief(req, out, &row);
+            continue;
+        }
+        nph_auto_json *fault = row.text[SR_VM_STATE] && strcmp(row.text[SR_VM_STATE], "error") == 0
+                                   ? api_server_fault(req, row.text[SR_UUID]) : NULL;
+        api_server_view(req, out, &row, fault, false);
+    }
+    nph_db_reset(stmt);
+    return st;
 }
 
 static void list(struct api_request *req, struct api_response *resp, bool detail)
@@ -162,59 +225,34 @@ static void list(struct api_request *req, struct api_response *resp, bool detail
         nph_buffer_reset(&q.where);
         return;
     }
-    nph_auto_json *rows = NULL;
+    nph_auto_buffer out = NPH_BUFFER_INIT;
+    nph_buffer_append(&out, "{\"servers\":[", 12);
+    char last[NPH_UUID_STRLEN + 1] = "";
+    int count = 0;
+    bool marker_found = false;
     nph_error err = NPH_ERROR_INIT;
-    nph_status st = nph_db_instance_select(req->db, nph_buffer_str(&q.where), q.params,
-                                           q.n_params, &rows, &err);
+    nph_status st = render_page(req, &q, detail, limit, marker, &out, last, &count,
+                                &marker_found, &err);
     nph_buffer_reset(&q.where);
+    if (q.has_name_re)
+        regfree(&q.name_re);
     if (st != NPH_OK) {
-        if (q.has_name_re)
-            regfree(&q.name_re);
         api_error_from(resp, &err);
         return;
     }
-    size_t n = json_object_array_length(rows), start = 0;
-    if (marker) {
-        bool found = false;
-        for (size_t i = 0; i < n && !found; i++) {
-            const char *uuid = NULL;
-            nph_json_get_string(json_object_array_get_idx(rows, i), "uuid", false, &uuid, NULL);
-            if (uuid && strcmp(uuid, marker) == 0) {
-                found = true;
-                start = i + 1;
-            }
-        }
-        if (!found) {
-            if (q.has_name_re)
-                regfree(&q.name_re);
-            api_error(resp, 400, "marker [%s] not found", marker);
-            return;
-        }
+    if (!marker_found) {
+        api_error(resp, 400, "marker [%s] not found", marker);
+        return;
     }
-    json_object *servers = json_object_new_array();
-    const char *last = NULL;
-    for (size_t i = start; i < n && (int)json_object_array_length(servers) < limit; i++) {
-        json_object *inst = json_object_array_get_idx(rows, i);
-        if (!wanted(&q, inst))
-            continue;
-        json_object *fault = NULL;
-        const char *vm_state = NULL;
-        nph_json_get_string(inst, "uuid", false, &last, NULL);
-        nph_json_get_string(inst, "vm_state", false, &vm_state, NULL);
-        if (detail && vm_state && strcmp(vm_state, "error") == 0)
-            fault = api_server_fault(req, last);
-        json_object_array_add(servers, detail ? api_server_view(req, inst, fault, false)
-                                              : api_server_brief(req, inst));
-        json_object_put(fault);
+    nph_buffer_append(&out, "]", 1);
+    if (limit > 0 && count == limit) {
+        nph_auto_json *links = api_next_link(req, detail ? "servers/detail" : "servers", last, limit);
+        nph_buffer_appendf(&out, ",\"servers_links\":%s",
+                           json_object_to_json_string_ext(links, JSON_C_TO_STRING_PLAIN |
+                                                                     JSON_C_TO_STRING_NOSLASHESCAPE));
     }
-    if (q.has_name_re)
-        regfree(&q.name_re);
-    json_object *body = json_object_new_object();
-    json_object_object_add(body, "servers", servers);
-    if (limit > 0 && (int)json_object_array_length(servers) == limit && last)
-        json_object_object_add(body, "servers_links",
-                               api_next_link(req, detail ? "servers/detail" : "servers", last, limit));
-    api_reply(resp, 200, body);
+    nph_buffer_append(&out, "}", 1);
+    api_reply_text(resp, 200, &out);
 }
 
 void api_servers_list(struct api_request *req, struct api_response *resp)

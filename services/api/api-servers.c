@@ -63,24 +63,26 @@ void api_server_action_start(struct api_request *req, const char *uuid, const ch
         nph_warn("cannot record action %s of %s: %s", action, uuid, err.message);
 }
 
-static json_object *full_view(struct api_request *req, json_object *inst, bool show)
+/* {"server": VIEW} as the answer. */
+static void reply_view(struct api_request *req, struct api_response *resp, json_object *inst,
+                       bool show)
 {
-    const char *vm_state = NULL, *uuid = NULL;
-    nph_json_get_string(inst, "vm_state", false, &vm_state, NULL);
-    nph_json_get_string(inst, "uuid", false, &uuid, NULL);
-    nph_auto_json *fault = vm_state && strcmp(vm_state, "error") == 0
-                               ? api_server_fault(req, uuid) : NULL;
-    return api_server_view(req, inst, fault, show);
+    struct api_server_row row;
+    api_server_row_from_json(&row, inst);
+    nph_auto_json *fault = row.text[SR_VM_STATE] && strcmp(row.text[SR_VM_STATE], "error") == 0
+                               ? api_server_fault(req, row.text[SR_UUID]) : NULL;
+    nph_auto_buffer out = NPH_BUFFER_INIT;
+    nph_buffer_append(&out, "{\"server\":", 10);
+    api_server_view(req, &out, &row, fault, show);
+    nph_buffer_append(&out, "}", 1);
+    api_reply_text(resp, 200, &out);
 }
 
 void api_servers_show(struct api_request *req, struct api_response *resp)
 {
     nph_auto_json *inst = NULL;
-    if (!api_server_lookup(req, resp, req->params[0], &inst))
-        return;
-    json_object *body = json_object_new_object();
-    json_object_object_add(body, "server", full_view(req, inst, true));
-    api_reply(resp, 200, body);
+    if (api_server_lookup(req, resp, req->params[0], &inst))
+        reply_view(req, resp, inst, true);
 }
 
 void api_servers_update(struct api_request *req, struct api_response *resp)
@@ -129,9 +131,7 @@ void api_servers_update(struct api_request *req, struct api_response *resp)
         json_object_put(inst);
         inst = updated;
     }
-    json_object *body = json_object_new_object();
-    json_object_object_add(body, "server", full_view(req, inst, req->minor >= 71));
-    api_reply(resp, 200, body);
+    reply_view(req, resp, inst, req->minor >= 71);
 }
 
 /* Locked servers refuse everything but an admin. */

@@ -7,8 +7,8 @@ runs=${NPH_BENCH_RUNS:-11}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/nph-bench-XXXXXX")
 chmod 755 "$tmp"
 cleanup() {
-  bash "$top_srcdir/tests/peers/rabbitmq.sh" stop "$tmp/rabbitmq" >/dev/null 2>&1
-  bash "$top_srcdir/tests/peers/postgresql.sh" stop "$tmp/postgresql" >/dev/null 2>&1
+  bash "$top_srcdir/tests/peers/rabbitmq.sh" stop "$tmp/rabbitmq" >/dev/null 2>&1 || true
+  bash "$top_srcdir/tests/peers/postgresql.sh" stop "$tmp/postgresql" >/dev/null 2>&1 || true
   rm -rf "$tmp"
 }
 # The programs' log lines go to $tmp/stderr, shown only when a step fails.
@@ -86,11 +86,13 @@ aio_dir="$tmp/aio"
 mkdir -p "$aio_dir/plugins.d"
 printf '[driver]\nmodule = fake\n[options]\nnode_count = 16\nvcpus = 64\nmemory_mb = 262144\n' \
   >"$aio_dir/plugins.d/fake.conf"
+printf '[quota]\ninstances = -1\ncores = -1\nram = -1\n' >"$tmp/unlimited.conf"
 t0=$(now_ns)
 "$top_builddir/services/aio/nephele-aio" --data-dir "$aio_dir" --listen 127.0.0.1:0 \
+  --config-file "$tmp/unlimited.conf" \
   >"$tmp/aio.out" 2>>"$tmp/stderr" &
 aio_pid=$!
-trap 'status=$?; kill -9 $aio_pid 2>/dev/null; [ $status -eq 0 ] || tail -20 "$tmp/stderr" >&2; cleanup' EXIT
+trap 'status=$?; kill -9 $aio_pid 2>/dev/null || true; [ $status -eq 0 ] || tail -20 "$tmp/stderr" >&2; cleanup' EXIT
 while ! grep -q '^nephele-aio ready' "$tmp/aio.out" 2>/dev/null; do
   kill -0 $aio_pid 2>/dev/null || { echo "bench: nephele-aio did not start" >&2; exit 1; }
   sleep 0.005
@@ -102,7 +104,7 @@ idle_rss_mib=$(awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' /proc/$aio_pid/status)
 api_port=$(sed -n 's/^nephele-aio ready: compute http:\/\/127.0.0.1:\([0-9]*\)\/.*/\1/p' "$tmp/aio.out")
 image=$(curl -s "http://127.0.0.1:$api_port/v2.1/images" | sed -n 's/.*"id":"\([0-9a-f-]*\)".*/\1/p')
 "$top_builddir/tests/bench/bench-api" "$api_port" "$image" >"$tmp/api" 2>>"$tmp/stderr"
-kill -TERM $aio_pid; wait $aio_pid 2>/dev/null
+kill -TERM $aio_pid; wait $aio_pid 2>/dev/null || true
 
 echo
 echo "Compute API benchmarks (nephele-aio: SQLite, in-process bus, fake driver with 16 nodes)"
