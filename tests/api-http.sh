@@ -133,6 +133,37 @@ req GET "/v2.1/servers/$server/os-instance-actions" ''
 check "os-instance-actions lists create, stop and start" \
   is "$(jget '",".join(sorted(a["action"] for a in d["instanceActions"]))')" "create,start,stop"
 
+req PUT "/v2.1/servers/$server/metadata/tier" '{"meta": {"tier": "gold"}}'
+check "a metadata item is set" is "$status" 200
+req POST "/v2.1/servers/$server/metadata" '{"metadata": {"owner": "ops"}}'
+check "metadata merges" is "$(jget '",".join(sorted(d["metadata"]))')" "owner,role,tier"
+req DELETE "/v2.1/servers/$server/metadata/owner" ''
+check "an item is deleted" is "$status" 204
+req PUT "/v2.1/servers/$server/metadata" '{"metadata": {"only": "this"}}'
+check "PUT replaces all metadata" is "$(jget '",".join(sorted(d["metadata"]))')" only
+req PUT "/v2.1/servers/$server/metadata/x" '{"meta": {"y": "1"}}'
+check "a body naming another key is 400" is "$status" 400
+
+# --- flavors: extra specs and access lists
+req POST /v2.1/flavors '{"flavor": {"name": "private.small", "ram": 256, "vcpus": 1, "disk": 1, "id": "p1", "os-flavor-access:is_public": false}}'
+check "an admin creates a private flavor" is "$status" 200
+req POST /v2.1/flavors/p1/os-extra_specs '{"extra_specs": {"hw:cpu_policy": "dedicated"}}'
+check "and sets an extra spec" is "$(jget 'd["extra_specs"]["hw:cpu_policy"]')" dedicated
+req GET /v2.1/flavors/p1 '' 'OpenStack-API-Version: compute 2.61'
+check "which the flavor shows from 2.61" is "$(jget 'd["flavor"]["extra_specs"]["hw:cpu_policy"]')" dedicated
+req GET /v2.1/flavors/p1 '' 'X-Auth-Token: alice:project-a'
+check "a private flavor is hidden from other projects" is "$status" 404
+req POST /v2.1/flavors/p1/action '{"addTenantAccess": {"tenant": "project-a"}}'
+check "until they get access" is "$(jget 'd["flavor_access"][0]["tenant_id"]')" project-a
+req GET /v2.1/flavors/p1 '' 'X-Auth-Token: alice:project-a'
+check "then they see it" is "$status" 200
+req POST /v2.1/flavors/p1/action '{"addTenantAccess": {"tenant": "project-a"}}'
+check "granting it twice is 409" is "$status" 409
+req POST /v2.1/flavors/p1/action '{"removeTenantAccess": {"tenant": "project-a"}}'
+check "access is removed" is "$(jget 'len(d["flavor_access"])')" 0
+req DELETE /v2.1/flavors/p1 ''
+check "and the flavor deleted" is "$status" 202
+
 # --- projects and policy -------------------------------------------------------------
 alice='X-Auth-Token: alice:project-a'
 req GET "/v2.1/servers/$server" '' "$alice"

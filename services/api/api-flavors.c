@@ -300,3 +300,211 @@ void api_flavors_delete(struct api_request *req, struct api_response *resp)
     }
     resp->status = 202;
 }
+
+/* ---- extra specs and access lists (admins write) -------------------------- */
+
+/* The flavor of the path, for an admin; NULL with the error in resp. */
+static json_object *admin_flavor(struct api_request *req, struct api_response *resp)
+{
+    if (!api_is_admin(req, resp))
+        return NULL;
+    json_object *f = api_flavor_for_request(req, req->params[0]);
+    if (!f)
+        api_error(resp, 404, "Flavor %s could not be found.", req->params[0]);
+    return f;
+}
+
+static void db_id(json_object *flavor, char out[32])
+{
+    snprintf(out, 32, "%lld", (long long)json_object_get_int64(member(flavor, "id")));
+}
+
+static bool set_spec(struct api_request *req, struct api_response *resp, const char *flavor_id,
+                     const char *key, json_object *value)
+{
+    if (strlen(key) < 1 || strlen(key) > 255 ||
+        (!json_object_is_type(value, json_type_string) && !json_object_is_type(value, json_type_int) &&
+         !json_object_is_type(value, json_type_double) && !json_object_is_type(value, json_type_boolean)) ||
+        strlen(json_object_get_string(value)) > 255) {
+        api_error(resp, 400, "Invalid input for field/attribute extra_specs. Value: %s.",
+                  json_object_to_json_string(value));
+        return false;
+    }
+    const char *params[] = { json_object_get_string(value), flavor_id, key };
+    int64_t changed = 0;
+    nph_error err = NPH_ERROR_INIT;
+    nph_status st = nph_db_execute(req->db, "UPDATE flavor_extra_specs SET value = ? WHERE "
+                                            "flavor_id = ? AND key = ?",
+                                   params, 3, &changed, &err);
+    const char *insert[] = { flavor_id, key, json_object_get_string(value) };
+    if (st == NPH_OK && changed == 0)
+        st = nph_db_execute(req->db, "INSERT INTO flavor_extra_specs (flavor_id, key, value) "
+                                     "VALUES (?, ?, ?)",
+                            insert, 3, NULL, &err);
+    if (st != NPH_OK)
+        api_error_from(resp, &err);
+    return st == NPH_OK;
+}
+
+void api_flavor_extra_specs_create(struct api_request *req, struct api_response *resp)
+{
+    json_object *specs;
+    nph_auto_json *f = admin_flavor(req, resp);
+    if (!f || !api_body_object(req, resp, "extra_specs", &specs))
+        return;
+    char id[32];
+    db_id(f, id);
+    json_object_object_foreach(specs, key, value)
+        if (!set_spec(req, resp, id, key, value))
+            return;
+    json_object *body = json_object_new_object();
+    json_object_object_add(body, "extra_specs", json_object_get(specs));
+    api_reply(resp, 200, body);
+}
+
+void api_flavor_extra_spec_show(struct api_request *req, struct api_response *resp)
+{
+    nph_auto_json *f = api_flavor_for_request(req, req->params[0]);
+    json_object *value = f ? member(member(f, "extra_specs"), req->params[1]) : NULL;
+    if (!f) {
+        api_error(resp, 404, "Flavor %s could not be found.", req->params[0]);
+        return;
+    }
+    if (!value) {
+        api_error(resp, 404, "Flavor %s has no extra specs with key %s.", req->params[0],
+                  req->params[1]);
+        return;
+    }
+    json_object *body = json_object_new_object();
+    json_object_object_add(body, req->params[1], json_object_get(value));
+    api_reply(resp, 200, body);
+}
+
+void api_flavor_extra_spec_update(struct api_request *req, struct api_response *resp)
+{
+    nph_auto_json *f = admin_flavor(req, resp);
+    json_object *value = NULL;
+    if (!f)
+        return;
+    if (!req->body || !json_object_is_type(req->body, json_type_object) ||
+        json_object_object_length(req->body) != 1 ||
+        !json_object_object_get_ex(req->body, req->params[1], &value)) {
+        api_error(resp, 400, "Request body and URI mismatch");
+        return;
+    }
+    char id[32];
+    db_id(f, id);
+    if (set_spec(req, resp, id, req->params[1], value))
+        api_reply(resp, 200, json_object_get(req->body));
+}
+
+void api_flavor_extra_spec_delete(struct api_request *req, struct api_response *resp)
+{
+    nph_auto_json *f = admin_flavor(req, resp);
+    if (!f)
+        return;
+    char id[32];
+    db_id(f, id);
+    const char *params[] = { id, req->params[1] };
+    int64_t changed = 0;
+    nph_error err = NPH_ERROR_INIT;
+    if (nph_db_execute(req->db, "DELETE FROM flavor_extra_specs WHERE flavor_id = ? AND key = ?",
+                       params, 2, &changed, &err) != NPH_OK) {
+        api_error_from(resp, &err);
+        return;
+    }
+    if (changed == 0) {
+        api_error(resp, 404, "Flavor %s has no extra specs with key %s.", req->params[0],
+                  req->params[1]);
+        return;
+    }
+    resp->status = 200;
+}
+
+static void reply_access(struct api_request *req, struct api_response *resp, json_object *f)
+{
+    char id[32];
+    db_id(f, id);
+    const char *params[] = { id };
+    nph_auto_json *rows = NULL;
+    nph_error err = NPH_ERROR_INIT;
+    if (nph_db_select_rows(req->db, "SELECT project_id FROM flavor_projects WHERE flavor_id = ? "
+                                    "ORDER BY id",
+                           params, 1, &rows, &err) != NPH_OK) {
+        api_error_from(resp, &err);
+        return;
+    }
+    json_object *list = json_object_new_array();
+    for (size_t i = 0; i < json_object_array_length(rows); i++) {
+        json_object *entry = json_object_new_object();
+        json_object_object_add(entry, "flavor_id", json_object_get(member(f, "flavorid")));
+        json_object_object_add(entry, "tenant_id",
+                               json_object_get(member(json_object_array_get_idx(rows, i), "project_id")));
+        json_object_array_add(list, entry);
+    }
+    json_object *body = json_object_new_object();
+    json_object_object_add(body, "flavor_access", list);
+    api_reply(resp, 200, body);
+}
+
+void api_flavor_access_list(struct api_request *req, struct api_response *resp)
+{
+    nph_auto_json *f = admin_flavor(req, resp);
+    if (!f)
+        return;
+    if (json_object_get_int64(member(f, "is_public"))) {
+        api_error(resp, 404, "Access list not available for public flavors.");
+        return;
+    }
+    reply_access(req, resp, f);
+}
+
+void api_flavors_action(struct api_request *req, struct api_response *resp)
+{
+    nph_auto_json *f = admin_flavor(req, resp);
+    if (!f)
+        return;
+    json_object *arg = NULL;
+    bool add = req->body && json_object_object_get_ex(req->body, "addTenantAccess", &arg);
+    if (!add && !(req->body && json_object_object_get_ex(req->body, "removeTenantAccess", &arg))) {
+        api_error(resp, 400, "There is either no action or an unknown action in the request body.");
+        return;
+    }
+    const char *tenant = json_object_get_string(member(arg, "tenant"));
+    if (!tenant || !*tenant || json_object_object_length(req->body) != 1) {
+        api_error(resp, 400, "Invalid input for field/attribute tenant. 'tenant' is a required "
+                             "property");
+        return;
+    }
+    if (json_object_get_int64(member(f, "is_public"))) {
+        api_error(resp, 409, "Can not add access to a public flavor.");
+        return;
+    }
+    char id[32];
+    db_id(f, id);
+    const char *params[] = { id, tenant };
+    int64_t changed = 0;
+    nph_error err = NPH_ERROR_INIT;
+    nph_status st = add ? nph_db_execute(req->db, "INSERT INTO flavor_projects (flavor_id, "
+                                                  "project_id) VALUES (?, ?)",
+                                         params, 2, &changed, &err)
+                        : nph_db_execute(req->db, "DELETE FROM flavor_projects WHERE flavor_id = ? "
+                                                  "AND project_id = ?",
+                                         params, 2, &changed, &err);
+    if (st == NPH_ERR_CONFLICT) {
+        api_error(resp, 409, "Flavor access already exists for flavor %s and project %s "
+                             "combination.",
+                  req->params[0], tenant);
+        return;
+    }
+    if (st != NPH_OK) {
+        api_error_from(resp, &err);
+        return;
+    }
+    if (!add && changed == 0) {
+        api_error(resp, 404, "Flavor access not found for %s / %s combination.", req->params[0],
+                  tenant);
+        return;
+    }
+    reply_access(req, resp, f);
+}

@@ -151,6 +151,10 @@ void api_servers_delete(struct api_request *req, struct api_response *resp);
 void api_servers_action(struct api_request *req, struct api_response *resp);
 void api_server_metadata_list(struct api_request *req, struct api_response *resp);
 void api_server_metadata_show(struct api_request *req, struct api_response *resp);
+void api_server_metadata_replace(struct api_request *req, struct api_response *resp);
+void api_server_metadata_update(struct api_request *req, struct api_response *resp);
+void api_server_metadata_set_item(struct api_request *req, struct api_response *resp);
+void api_server_metadata_delete_item(struct api_request *req, struct api_response *resp);
 void api_instance_actions_list(struct api_request *req, struct api_response *resp);
 void api_instance_actions_show(struct api_request *req, struct api_response *resp);
 
@@ -163,6 +167,12 @@ void api_flavors_show(struct api_request *req, struct api_response *resp);
 void api_flavors_create(struct api_request *req, struct api_response *resp);
 void api_flavors_delete(struct api_request *req, struct api_response *resp);
 void api_flavor_extra_specs_list(struct api_request *req, struct api_response *resp);
+void api_flavor_extra_specs_create(struct api_request *req, struct api_response *resp);
+void api_flavor_extra_spec_show(struct api_request *req, struct api_response *resp);
+void api_flavor_extra_spec_update(struct api_request *req, struct api_response *resp);
+void api_flavor_extra_spec_delete(struct api_request *req, struct api_response *resp);
+void api_flavor_access_list(struct api_request *req, struct api_response *resp);
+void api_flavors_action(struct api_request *req, struct api_response *resp);
 
 void api_keypairs_list(struct api_request *req, struct api_response *resp);
 void api_keypairs_show(struct api_request *req, struct api_response *resp);

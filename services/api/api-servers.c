@@ -202,6 +202,130 @@ void api_server_metadata_show(struct api_request *req, struct api_response *resp
     api_reply(resp, 200, body);
 }
 
+/* ---- writing metadata --------------------------------------------------- */
+
+/* A metadata object as Nova checks it: string keys of 1 to 255 characters,
+ * string values of up to 255, no more items than the quota. */
+static bool valid_metadata(struct api_request *req, struct api_response *resp, json_object *md)
+{
+    json_object_object_foreach(md, key, value) {
+        if (strlen(key) < 1 || strlen(key) > 255 || !json_object_is_type(value, json_type_string) ||
+            json_object_get_string_len(value) > 255) {
+            api_error(resp, 400, "Invalid input for field/attribute metadata. Value: %s. Keys "
+                                 "must be 1 to 255 characters and values strings of up to 255",
+                      json_object_to_json_string(md));
+            return false;
+        }
+    }
+    int64_t max = req->api->quota_defaults[API_QUOTA_METADATA_ITEMS];
+    if (max >= 0 && json_object_object_length(md) > max) {
+        api_error(resp, 403, "Quota exceeded for metadata_items: Requested %d, but already used 0 "
+                             "of %lld metadata_items",
+                  json_object_object_length(md), (long long)max);
+        return false;
+    }
+    return true;
+}
+
+/* Store `md` as the server's metadata; false with the error in resp. */
+static bool save_metadata(struct api_request *req, struct api_response *resp, const char *uuid,
+                          json_object *md)
+{
+    if (!valid_metadata(req, resp, md))
+        return false;
+    nph_auto_json *changes = json_object_new_object();
+    json_object_object_add(changes, "metadata", json_object_get(md));
+    nph_error err = NPH_ERROR_INIT;
+    if (nph_db_instance_update(req->db, uuid, changes, NULL, NULL, &err) != NPH_OK) {
+        api_error_from(resp, &err);
+        return false;
+    }
+    return true;
+}
+
+/* {"KEY": value} under `key`, as the answer. */
+static void reply_object(struct api_response *resp, unsigned status, const char *key,
+                         json_object *value)
+{
+    json_object *body = json_object_new_object();
+    json_object_object_add(body, key, value);
+    api_reply(resp, status, body);
+}
+
+static json_object *current_metadata(json_object *inst)
+{
+    json_object *md = NULL;
+    json_object_object_get_ex(inst, "metadata", &md);
+    json_object *copy = NULL;
+    if (!json_object_is_type(md, json_type_object) || json_object_deep_copy(md, &copy, NULL) != 0)
+        return json_object_new_object();
+    return copy;
+}
+
+/* PUT replaces all metadata; POST merges into it. */
+static void write_metadata(struct api_request *req, struct api_response *resp, bool replace)
+{
+    json_object *md;
+    nph_auto_json *inst = NULL;
+    if (!api_body_object(req, resp, "metadata", &md) ||
+        !api_server_lookup(req, resp, req->params[0], &inst) ||
+        !api_server_check_unlocked(req, resp, inst))
+        return;
+    json_object *result = replace ? json_object_new_object() : current_metadata(inst);
+    json_object_object_foreach(md, key, value)
+        json_object_object_add(result, key, json_object_get(value));
+    if (save_metadata(req, resp, req->params[0], result))
+        reply_object(resp, 200, "metadata", result);
+    else
+        json_object_put(result);
+}
+
+void api_server_metadata_replace(struct api_request *req, struct api_response *resp)
+{
+    write_metadata(req, resp, true);
+}
+
+void api_server_metadata_update(struct api_request *req, struct api_response *resp)
+{
+    write_metadata(req, resp, false);
+}
+
+void api_server_metadata_set_item(struct api_request *req, struct api_response *resp)
+{
+    json_object *meta;
+    nph_auto_json *inst = NULL;
+    if (!api_body_object(req, resp, "meta", &meta) ||
+        !api_server_lookup(req, resp, req->params[0], &inst) ||
+        !api_server_check_unlocked(req, resp, inst))
+        return;
+    json_object *value = NULL;
+    if (json_object_object_length(meta) != 1 ||
+        !json_object_object_get_ex(meta, req->params[1], &value)) {
+        api_error(resp, 400, "Request body and URI mismatch");
+        return;
+    }
+    nph_auto_json *result = current_metadata(inst);
+    json_object_object_add(result, req->params[1], json_object_get(value));
+    if (save_metadata(req, resp, req->params[0], result))
+        reply_object(resp, 200, "meta", json_object_get(meta));
+}
+
+void api_server_metadata_delete_item(struct api_request *req, struct api_response *resp)
+{
+    nph_auto_json *inst = NULL;
+    if (!api_server_lookup(req, resp, req->params[0], &inst) ||
+        !api_server_check_unlocked(req, resp, inst))
+        return;
+    nph_auto_json *result = current_metadata(inst);
+    if (!json_object_object_get_ex(result, req->params[1], NULL)) {
+        api_error(resp, 404, "Metadata item was not found");
+        return;
+    }
+    json_object_object_del(result, req->params[1]);
+    if (save_metadata(req, resp, req->params[0], result))
+        resp->status = 204;
+}
+
 /* ---- os-instance-actions ------------------------------------------------- */
 
 static json_object *action_view(const struct api_request *req, json_object *row)
