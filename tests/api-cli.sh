@@ -73,6 +73,14 @@ check "a server with the keypair" \
   os server create --flavor m1.tiny --image nephele-tiny --key-name k1 --wait -f value -c key_name cli-3
 check "names it" out_is k1
 
+check "keypair create without a public key generates one" os keypair create gen1
+cp "$tmp/out" "$tmp/gen1.pem"; chmod 600 "$tmp/gen1.pem"
+check "the private key is a PEM RSA key" grep -q '^-----BEGIN RSA PRIVATE KEY-----' "$tmp/gen1.pem"
+check "ssh-keygen derives the stored public key from it" \
+  test "$(ssh-keygen -y -f "$tmp/gen1.pem" | cut -d' ' -f2)" = \
+  "$(/usr/bin/openstack keypair show gen1 --public-key | cut -d' ' -f2)"
+check "keypair delete gen1" os keypair delete gen1
+
 check "hypervisor list" os hypervisor list -f value -c "Hypervisor Hostname" -c State
 check "shows the fake nodes up" out_has "fake-1 up"
 check "compute service list" os compute service list -f value -c Binary -c Host -c State

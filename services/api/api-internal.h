@@ -138,6 +138,11 @@ void api_quota_sets_defaults(struct api_request *req, struct api_response *resp)
 void api_quota_sets_update(struct api_request *req, struct api_response *resp);
 void api_quota_sets_delete(struct api_request *req, struct api_response *resp);
 
+/* ---- api-keygen.c --------------------------------------------------------- */
+/* A new RSA key pair: the OpenSSH public line (ending in `comment`) and a
+ * PKCS#1 PEM private key, both malloc'ed; false when generation failed. */
+bool api_keygen_rsa(const char *comment, char **public_key, char **private_key);
+
 /* ---- api-router.c -------------------------------------------------------- */
 void api_route(struct api_request *req, struct api_response *resp);
 

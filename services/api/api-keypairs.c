@@ -171,13 +171,23 @@ void api_keypairs_create(struct api_request *req, struct api_response *resp)
     const char *user = owner(req, resp, json_object_get_string(member(kp, "user_id")));
     if (!user)
         return;
-    if (!key) {
-        api_error(resp, 501, "Generating key pairs is not implemented by this cloud yet; import "
-                             "a public key with 'public_key'.");
+    char *generated_public = NULL, *private_key = NULL;
+    if (!key && strcmp(type_name, "ssh") != 0) {
+        api_error(resp, 501, "Generating x509 key pairs is not implemented by this cloud; import a "
+                             "certificate with 'public_key'.");
         return;
     }
+    if (!key && !api_keygen_rsa("Generated-by-Nephele", &generated_public, &private_key)) {
+        api_error(resp, 500, "Key pair generation failed.");
+        return;
+    }
+    nph_auto_json *generated = generated_public ? json_object_new_string(generated_public) : NULL;
+    free(generated_public);
+    if (generated)
+        key = generated;
     char fp[48];
     if (!json_object_is_type(key, json_type_string) || !fingerprint(json_object_get_string(key), fp)) {
+        free(private_key);
         api_error(resp, 400, "Keypair data is invalid: failed to generate fingerprint");
         return;
     }
@@ -189,6 +199,7 @@ void api_keypairs_create(struct api_request *req, struct api_response *resp)
         req->api->quota_defaults[API_QUOTA_KEY_PAIRS] >= 0 &&
         json_object_get_int64(member(json_object_array_get_idx(rows, 0), "n")) >=
             req->api->quota_defaults[API_QUOTA_KEY_PAIRS]) {
+        free(private_key);
         api_error(resp, 403, "Quota exceeded, too many key pairs.");
         return;
     }
@@ -201,17 +212,21 @@ void api_keypairs_create(struct api_request *req, struct api_response *resp)
                                    "INSERT INTO key_pairs (user_id, name, fingerprint, public_key, "
                                    "type, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                                    params, 6, NULL, &err);
-    if (st == NPH_ERR_CONFLICT) {
-        api_error(resp, 409, "Key pair '%s' already exists.", json_object_get_string(name));
-        return;
-    }
     if (st != NPH_OK) {
-        api_error_from(resp, &err);
+        free(private_key);
+        if (st == NPH_ERR_CONFLICT)
+            api_error(resp, 409, "Key pair '%s' already exists.", json_object_get_string(name));
+        else
+            api_error_from(resp, &err);
         return;
     }
     nph_auto_json *row = find(req, user, json_object_get_string(name));
     json_object *view = keypair_view(req, row, false);
     json_object_object_add(view, "user_id", json_object_new_string(user));
+    if (private_key) {
+        json_object_object_add(view, "private_key", json_object_new_string(private_key));
+        free(private_key);
+    }
     json_object *body = json_object_new_object();
     json_object_object_add(body, "keypair", view);
     api_reply(resp, req->minor >= 2 ? 201 : 200, body);
