@@ -89,9 +89,10 @@ struct amqp_bus {
     char reply_queue[300];
     pthread_t reply_thread;
     bool reply_started;
-    pthread_mutex_t wait_lock; /* guards waits, reply_ready */
+    pthread_mutex_t wait_lock; /* guards waits, reply_ready, closing */
     pthread_cond_t ready_cond;
     bool reply_ready;
+    bool closing;              /* callers stop waiting for replies */
     struct call_wait *waits;
 };
 
@@ -908,6 +909,14 @@ static void amqp_close(nph_bus *bus)
             stop_server(s->transport);
         s->transport = NULL;
     }
+    /* The handlers are done: whoever still waits for a reply (a periodic
+     * task, say) gives up now rather than at its timeout. */
+    pthread_mutex_lock(&ab->wait_lock);
+    ab->closing = true;
+    for (struct call_wait *w = ab->waits; w; w = w->next)
+        pthread_cond_signal(&w->cond);
+    pthread_cond_broadcast(&ab->ready_cond);
+    pthread_mutex_unlock(&ab->wait_lock);
     /* Flush what is in flight (up to PUBLISH_PATIENCE_S), then stop. */
     pthread_mutex_lock(&ab->pub_lock);
     ab->pub_stop = true;
@@ -968,7 +977,7 @@ static nph_status amqp_serve(nph_bus *bus, struct bus_server *server, nph_error 
 static bool wait_reply_ready(struct amqp_bus *ab, const struct timespec *until)
 {
     pthread_mutex_lock(&ab->wait_lock);
-    while (!ab->reply_ready)
+    while (!ab->reply_ready && !ab->closing)
         if (pthread_cond_timedwait(&ab->ready_cond, &ab->wait_lock, until) == ETIMEDOUT)
             break;
     bool ready = ab->reply_ready;
@@ -993,9 +1002,10 @@ static nph_status amqp_call(struct amqp_bus *ab, const char *topic, struct bus_m
 
     nph_status st = publish(ab, EXCHANGE, topic, topic, body, err);
     pthread_mutex_lock(&ab->wait_lock);
-    while (st == NPH_OK && !w.done)
+    while (st == NPH_OK && !w.done && !ab->closing)
         if (pthread_cond_timedwait(&w.cond, &ab->wait_lock, &until) == ETIMEDOUT)
             break;
+    bool closing = ab->closing;
     for (struct call_wait **link = &ab->waits; *link; link = &(*link)->next) {
         if (*link == &w) {
             *link = w.next;
@@ -1006,6 +1016,10 @@ static nph_status amqp_call(struct amqp_bus *ab, const char *topic, struct bus_m
     pthread_cond_destroy(&w.cond);
     if (st != NPH_OK)
         return st;
+    if (!w.done && closing)
+        return nph_error_set(err, NPH_ERR_BACKEND, "the bus closed before %s from topic '%s' "
+                                                   "was answered",
+                             msg->method, topic);
     if (!w.done)
         return nph_error_set(err, NPH_ERR_TIMEOUT, "no reply to %s from topic '%s' within %d ms",
                              msg->method, topic, timeout_ms);
