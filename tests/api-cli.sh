@@ -1,8 +1,10 @@
 #!/bin/bash
-# Debian's openstack CLI (python3-openstackclient, run by /usr/bin/python3)
-# against nephele-aio in noauth mode, unchanged: servers, flavors, keypairs,
-# images, hypervisors and compute services; then a restart on the same data
-# directory keeps what was there.  TAP output.
+# Debian's openstack and nova CLIs (run by /usr/bin/python3) against
+# nephele-aio, unchanged: with password authentication against the built-in
+# identity (the openrc nephele-aio writes) for servers, flavors, keypairs,
+# images, hypervisors and compute services, project isolation and admin-only
+# APIs; a restart on the same data directory keeps what was there; then the
+# same cloud in noauth2 mode with --os-auth-type none.  TAP output.
 set -u
 . "$top_srcdir/tests/lib/tap.sh"
 . "$top_srcdir/tests/lib/aio.sh"
@@ -17,7 +19,7 @@ trap cleanup EXIT
 start_aio "$tmp/aio"
 # The openrc nephele-aio wrote is what a user sources.
 . "$tmp/aio/openrc"
-check "openrc points at the endpoint" test "$OS_ENDPOINT" = "$aio_endpoint"
+check "openrc points at the built-in identity" test "$OS_AUTH_URL" = "${aio_endpoint%/v2.1}/v3"
 # os: run the CLI, keep its output in $tmp/out; a failure shows it.
 os() {
   /usr/bin/openstack "$@" >"$tmp/out" 2>&1 && return 0
@@ -89,9 +91,21 @@ check "shows nova-compute on aio, up" out_has "nova-compute aio up"
 check "server delete --wait" os server delete --wait cli-3
 check "keypair delete" os keypair delete k1
 
+# Another project's user sees none of it and may not use admin APIs.
+check "the demo user" bash -c ". '$tmp/aio/openrc-demo' && /usr/bin/openstack server list -f value -c Name >'$tmp/out'"
+check "sees no servers of project admin" out_is ""
+check "demo: hypervisor list is refused" \
+  bash -c ". '$tmp/aio/openrc-demo' && ! /usr/bin/openstack hypervisor list >'$tmp/out' 2>&1"
+check "with 403" out_has "HTTP 403"
+check "the nova CLI lists the servers" bash -c "/usr/bin/nova list >'$tmp/out' 2>&1"
+check "both of them" out_has "cli-2"
+check "a request without a token is 401" \
+  test "$(curl -s -o /dev/null -w '%{http_code}' "$aio_endpoint/servers")" = 401
+check "a forged token is 401" \
+  test "$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Auth-Token: v1.forged' "$aio_endpoint/servers")" = 401
+
 # A restart on the same directory keeps the servers, the flavors and the image.
 stop_aio
-check "nephele-aio stopped on SIGTERM" test -z "$aio_pid"
 start_aio "$tmp/aio"
 . "$tmp/aio/openrc"
 check "server list after a restart" os server list -f value -c Name -c Status
@@ -101,4 +115,26 @@ check "nephele-tiny once" out_is nephele-tiny
 check "server delete --wait of the rest" os server delete --wait cli-1 cli-2
 check "leaves none" os server list -f value -c Name
 check "empty" out_is ""
+
+# The same cloud in noauth2 mode: --os-auth-type none and the compute endpoint.
+stop_aio
+printf '[api]\nauth_strategy = noauth2\n' >"$tmp/noauth.conf"
+start_aio "$tmp/aio" --config-file "$tmp/noauth.conf"
+unset OS_AUTH_URL OS_USERNAME OS_PASSWORD OS_PROJECT_NAME OS_USER_DOMAIN_ID OS_PROJECT_DOMAIN_ID \
+  OS_IDENTITY_API_VERSION
+. "$tmp/aio/openrc"
+check "noauth2: openrc says --os-auth-type none" test "$OS_AUTH_TYPE" = none
+check "noauth2: server create --wait" \
+  os --os-auth-type none --os-endpoint "$aio_endpoint" server create --flavor m1.tiny \
+  --image nephele-tiny --wait -f value -c status na-1
+check "comes back ACTIVE" out_is ACTIVE
+check "noauth2: hypervisor list" os --os-auth-type none --os-endpoint "$aio_endpoint" hypervisor list -f value -c State
+check "shows nodes up" out_has up
+check "noauth2: compute service list" \
+  os --os-auth-type none --os-endpoint "$aio_endpoint" compute service list -f value -c Binary
+check "shows nova-compute" out_has nova-compute
+check "noauth2: server delete --wait" \
+  os --os-auth-type none --os-endpoint "$aio_endpoint" server delete --wait na-1
+stop_aio
+check "nephele-aio stops on SIGTERM" grep -q 'nephele-aio stopped' "$tmp/aio.log"
 tap_done

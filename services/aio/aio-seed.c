@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 
 #include "aio.h"
 #include "clock.h"
+#include "conf.h"
 #include "db-objects.h"
 #include "error.h"
 #include "json.h"
@@ -42,9 +44,44 @@ static nph_status write_once(const char *path, const char *text, nph_error *err)
     return ok ? NPH_OK : nph_error_set(err, NPH_ERR_IO, "cannot write '%s'", path);
 }
 
+/* A random secret of letters and digits. */
+static void random_secret(char *out, size_t len)
+{
+    static const char alphabet[] = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    unsigned char bytes[64] = { 0 };
+    if (len > sizeof(bytes))
+        len = sizeof(bytes);
+    if (getrandom(bytes, len, 0) != (ssize_t)len)
+        nph_warn("getrandom failed; a generated secret is weak");
+    for (size_t i = 0; i + 1 < len; i++)
+        out[i] = alphabet[bytes[i] % (sizeof(alphabet) - 1)];
+    out[len - 1] = '\0';
+}
+
+/* identity.conf: the admin of project admin and a demo user of project
+ * demo, with random passwords. */
+static nph_status write_identity(const char *dir, nph_error *err)
+{
+    char path[4096], text[1024], admin[17], demo[17];
+    random_secret(admin, sizeof(admin));
+    random_secret(demo, sizeof(demo));
+    snprintf(path, sizeof(path), "%s/identity.conf", dir);
+    snprintf(text, sizeof(text),
+             "# Users of the built-in identity: each has a password, a project and roles\n"
+             "# (admin, member, reader).  Written by nephele-aio; edit freely.\n"
+             "[user:admin]\npassword = %s\nproject = admin\nroles = admin, member, reader\n\n"
+             "[user:demo]\npassword = %s\nproject = demo\nroles = member, reader\n",
+             admin, demo);
+    mode_t old = umask(077);
+    nph_status st = write_once(path, text, err);
+    umask(old);
+    return st;
+}
+
 nph_status aio_prepare_dir(const char *dir, const char *listen, nph_error *err)
 {
-    char path[4096], text[8192];
+    char path[4096], text[8192], token_key[33];
+    random_secret(token_key, sizeof(token_key));
     nph_status st = make_dir(dir, err);
     snprintf(path, sizeof(path), "%s/plugins.d", dir);
     if (st == NPH_OK)
@@ -59,12 +96,18 @@ nph_status aio_prepare_dir(const char *dir, const char *listen, nph_error *err)
              "[DEFAULT]\nhost = aio\ntransport_url = inproc://\n"
              "default_availability_zone = nova\n\n"
              "[database]\nconnection = sqlite:///%s/nephele.db\n\n"
-             "[api]\nlisten = %s\n\n"
+             "[api]\nlisten = %s\nauth_strategy = builtin\n\n"
+             "[identity]\nusers_file = %s/identity.conf\ntoken_key = %s\n\n"
              "[compute]\nplugins_dir = %s/plugins.d\n\n"
              "[glance]\nimage_dir = %s/images\n",
-             dir, listen, dir, dir);
-    if (st == NPH_OK)
+             dir, listen, dir, token_key, dir, dir);
+    if (st == NPH_OK) {
+        mode_t old = umask(077); /* it holds the token key */
         st = write_once(path, text, err);
+        umask(old);
+    }
+    if (st == NPH_OK)
+        st = write_identity(dir, err);
     snprintf(path, sizeof(path), "%s/plugins.d/fake.conf", dir);
     if (st == NPH_OK)
         st = write_once(path,
@@ -180,21 +223,53 @@ nph_status aio_seed(const char *db_url, const char *image_dir, nph_error *err)
     return st;
 }
 
-nph_status aio_write_openrc(const char *dir, const char *endpoint, nph_error *err)
+static nph_status write_file(const char *path, const char *text, nph_error *err)
 {
-    char path[4096], text[2048];
-    snprintf(path, sizeof(path), "%s/openrc", dir);
-    snprintf(text, sizeof(text),
-             "# Source this file to point the openstack CLI at this all-in-one:\n"
-             "#   . %s/openrc && openstack server list\n"
-             "# The API runs with noauth2: no Keystone; every request is the admin's.\n"
-             "export OS_AUTH_TYPE=none\n"
-             "export OS_ENDPOINT=%s\n"
-             "export OS_COMPUTE_API_VERSION=2.1\n"
-             "export OS_REGION_NAME=RegionOne\n",
-             dir, endpoint);
+    mode_t old = umask(077); /* passwords */
     FILE *f = fopen(path, "w");
+    umask(old);
     bool ok = f && fputs(text, f) >= 0;
     ok = (f && fclose(f) == 0) && ok;
     return ok ? NPH_OK : nph_error_set(err, NPH_ERR_IO, "cannot write '%s'", path);
+}
+
+nph_status aio_write_openrc(const char *dir, const nph_config *cfg, const char *base_url,
+                            nph_error *err)
+{
+    char path[4096], text[2048];
+    const char *auth = nph_config_get(cfg, "api", "auth_strategy", "noauth2");
+    if (strcmp(auth, "builtin") != 0) {
+        snprintf(path, sizeof(path), "%s/openrc", dir);
+        snprintf(text, sizeof(text),
+                 "# Source this file to point the openstack CLI at this all-in-one:\n"
+                 "#   . %s/openrc && openstack server list\n"
+                 "# The API runs with noauth2: no identity service; requests are the admin's.\n"
+                 "export OS_AUTH_TYPE=none\nexport OS_ENDPOINT=%s/v2.1\n"
+                 "export OS_REGION_NAME=RegionOne\n",
+                 dir, base_url);
+        return write_file(path, text, err);
+    }
+    nph_auto_config *users = nph_config_new();
+    nph_status st = nph_config_load_file(users, nph_config_get(cfg, "identity", "users_file", ""), err);
+    static const char *const who[] = { "admin", "demo" };
+    for (size_t i = 0; st == NPH_OK && i < 2; i++) {
+        char section[64];
+        snprintf(section, sizeof(section), "user:%s", who[i]);
+        const char *password = nph_config_get(users, section, "password", NULL);
+        if (!password)
+            continue;
+        snprintf(path, sizeof(path), "%s/openrc%s%s", dir, i ? "-" : "", i ? who[i] : "");
+        snprintf(text, sizeof(text),
+                 "# Source this file to use this all-in-one as %s (as devstack's openrc):\n"
+                 "#   . %s && openstack server list\n"
+                 "export OS_AUTH_URL=%s/v3\nexport OS_AUTH_TYPE=password\n"
+                 "export OS_IDENTITY_API_VERSION=3\nexport OS_USERNAME=%s\n"
+                 "export OS_PASSWORD=%s\nexport OS_PROJECT_NAME=%s\n"
+                 "export OS_USER_DOMAIN_ID=default\nexport OS_PROJECT_DOMAIN_ID=default\n"
+                 "export OS_REGION_NAME=RegionOne\nexport OS_INTERFACE=public\n",
+                 who[i], path, base_url, who[i], password,
+                 nph_config_get(users, section, "project", who[i]));
+        st = write_file(path, text, err);
+    }
+    return st;
 }

@@ -4,6 +4,7 @@
 #ifndef NPH_AIO_H
 #define NPH_AIO_H
 
+#include "conf.h"
 #include "virt-driver.h"
 
 /* Create DIR with nephele.conf, plugins.d/fake.conf and images/, keeping
@@ -12,7 +13,9 @@ nph_status aio_prepare_dir(const char *dir, const char *listen, nph_error *err);
 /* Bring the schema up to date; on a new database add the default flavors
  * and a small image. */
 nph_status aio_seed(const char *db_url, const char *image_dir, nph_error *err);
-/* DIR/openrc: the environment the openstack CLI needs for this cloud. */
-nph_status aio_write_openrc(const char *dir, const char *endpoint, nph_error *err);
+/* DIR/openrc (the admin) and DIR/openrc-demo: the environment the
+ * openstack CLI needs for this cloud, by its auth_strategy. */
+nph_status aio_write_openrc(const char *dir, const nph_config *cfg, const char *base_url,
+                            nph_error *err);
 
 #endif

@@ -161,12 +161,14 @@ int main(int argc, char **argv)
         return 1;
     }
     const char *listen = nph_config_get(cfg, "api", "listen", "127.0.0.1:8774");
-    char endpoint[600];
-    snprintf(endpoint, sizeof(endpoint), "http://%.*s:%u/v2.1",
-             (int)(strrchr(listen, ':') - listen), listen, nph_api_port(s.api));
-    if (aio_write_openrc(dir, endpoint, &err) != NPH_OK)
+    char base[600];
+    snprintf(base, sizeof(base), "http://%.*s:%u", (int)(strrchr(listen, ':') - listen), listen,
+             nph_api_port(s.api));
+    if (aio_write_openrc(dir, cfg, base, &err) != NPH_OK)
         nph_warn("%s", err.message);
-    printf("nephele-aio ready: compute %s (data %s, openrc %s/openrc)\n", endpoint, dir, dir);
+    bool identity = strcmp(nph_config_get(cfg, "api", "auth_strategy", "noauth2"), "builtin") == 0;
+    printf("nephele-aio ready: compute %s/v2.1%s%s%s (data %s, openrc %s/openrc)\n", base,
+           identity ? " identity " : "", identity ? base : "", identity ? "/v3" : "", dir, dir);
     fflush(stdout);
     int sig = nph_daemon_wait_for_signal();
     nph_info("signal %d: finishing the work in progress", sig);

@@ -11,8 +11,34 @@
 
 #include "api-internal.h"
 
+static bool unauthorized(struct api_request *req, struct api_response *resp)
+{
+    json_object *inner = json_object_new_object();
+    nph_json_add_int(inner, "code", 401);
+    nph_json_add_string(inner, "title", "Unauthorized");
+    nph_json_add_string(inner, "message", "The request you have made requires authentication.");
+    json_object *body = json_object_new_object();
+    json_object_object_add(body, "error", inner);
+    api_reply(resp, 401, body);
+    snprintf(resp->www_authenticate, sizeof(resp->www_authenticate), "Keystone uri=\"%s/v3\"",
+             req->base_url);
+    return false;
+}
+
 bool api_authenticate(struct api_request *req, struct api_response *resp)
 {
+    if (req->api->identity) {
+        const char *token = api_header(req, "X-Auth-Token");
+        if (!token || !api_identity_context(req->api, token, &req->ctx))
+            return unauthorized(req, resp);
+        if (req->ctx.read_only && strcmp(req->method, "GET") != 0 &&
+            strcmp(req->method, "HEAD") != 0) {
+            api_error(resp, 403, "Policy doesn't allow this operation to be performed: the reader "
+                                 "role is read-only.");
+            return false;
+        }
+        return true;
+    }
     const char *token = api_header(req, "X-Auth-Token");
     if (!token || !strchr(token, ':'))
         token = "admin:admin";

@@ -62,30 +62,40 @@ static void set_base_url(struct api_request *req)
         snprintf(req->base_url, sizeof(req->base_url), "http://127.0.0.1:%u", req->api->port);
 }
 
-/* Everything under /v2.1: authentication, the microversion, the body, the route. */
-static void handle_compute(struct api_request *req, struct api_response *resp, struct upload *up)
+/* The body as JSON and this thread's database; false with resp set. */
+static bool prepare(struct api_request *req, struct api_response *resp, struct upload *up)
 {
-    if (!api_authenticate(req, resp) || !api_negotiate_version(req, resp))
-        return;
     if (up->too_large) {
         api_error(resp, 413, "Request is too large. The limit is %zu bytes.", req->api->max_body);
-        return;
+        return false;
     }
+    nph_error err = NPH_ERROR_INIT;
     if (up->body.len > 0) {
-        nph_error err = NPH_ERROR_INIT;
         req->body = nph_json_parse(nph_buffer_str(&up->body), up->body.len, &err);
         if (!req->body) {
             api_error(resp, 400, "Malformed request body: %s", err.message);
-            return;
+            return false;
         }
     }
-    nph_error err = NPH_ERROR_INIT;
     req->db = thread_db(req->api, &err);
     if (!req->db) {
         api_error(resp, 503, "The database is not available: %s", err.message);
-        return;
+        return false;
     }
-    api_route(req, resp);
+    return true;
+}
+
+/* Everything under /v2.1: authentication, the microversion, the body, the route. */
+static void handle_compute(struct api_request *req, struct api_response *resp, struct upload *up)
+{
+    if (api_authenticate(req, resp) && api_negotiate_version(req, resp) && prepare(req, resp, up))
+        api_route(req, resp);
+}
+
+/* Drop the first path segment (the service's prefix). */
+static void shift(struct api_request *req)
+{
+    memmove(req->segments, req->segments + 1, sizeof(char *) * (size_t)--req->n_segments);
 }
 
 static void handle(struct api_request *req, struct api_response *resp, const char *url,
@@ -102,12 +112,20 @@ static void handle(struct api_request *req, struct api_response *resp, const cha
     } else if (req->n_segments == 0) {
         api_versions_root(req, resp);
     } else if (strcmp(req->segments[0], "v2.1") == 0) {
-        /* Drop the prefix; what stays is the route's path. */
-        memmove(req->segments, req->segments + 1, sizeof(char *) * (size_t)--req->n_segments);
+        shift(req); /* what stays is the route's path */
         if (req->n_segments == 0 && strcmp(req->method, "GET") == 0)
             api_version_show(req, resp);
         else
             handle_compute(req, resp, up);
+    } else if (strcmp(req->segments[0], "v3") == 0) {
+        shift(req);
+        if (prepare(req, resp, up))
+            api_identity_route(req, resp);
+    } else if (strcmp(req->segments[0], "image") == 0) {
+        shift(req);
+        req->glance = true;
+        if ((req->n_segments == 0 || api_authenticate(req, resp)) && prepare(req, resp, up))
+            api_image_service_route(req, resp);
     } else {
         api_error(resp, 404, "The resource could not be found.");
     }
@@ -133,6 +151,10 @@ static void add_headers(struct MHD_Response *r, const struct api_request *req,
     }
     if (resp->location[0])
         MHD_add_response_header(r, "Location", resp->location);
+    if (resp->subject_token[0])
+        MHD_add_response_header(r, "X-Subject-Token", resp->subject_token);
+    if (resp->www_authenticate[0])
+        MHD_add_response_header(r, "WWW-Authenticate", resp->www_authenticate);
 }
 
 static enum MHD_Result respond(struct MHD_Connection *conn, const struct api_request *req,
@@ -288,11 +310,15 @@ static nph_status read_config(nph_api *api, const nph_config *cfg, int64_t *work
     api->max_body = (size_t)max_body;
     api->max_limit = (int)max_limit;
     const char *auth = nph_config_get(cfg, "api", "auth_strategy", "noauth2");
-    if (strcmp(auth, "noauth2") != 0)
+    if (strcmp(auth, "builtin") == 0) {
+        nph_status ist = api_identity_load(api, cfg, err);
+        if (ist != NPH_OK)
+            return ist;
+    } else if (strcmp(auth, "noauth2") != 0) {
         return nph_config_entry_error(err, NPH_ERR_NOT_SUPPORTED,
                                       nph_config_find(cfg, "api", "auth_strategy"),
-                                      "'%s' is not supported yet; this build knows only noauth2",
-                                      auth);
+                                      "'%s' is not supported; use noauth2 or builtin", auth);
+    }
     nph_status qst = api_quota_read_config(api, cfg, err);
     if (qst != NPH_OK)
         return qst;
@@ -372,5 +398,7 @@ void nph_api_free(nph_api *api)
     free(api->db_url);
     free(api->default_az);
     free(api->image_dir);
+    free(api->token_key);
+    nph_config_free(api->identity);
     free(api);
 }

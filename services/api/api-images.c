@@ -22,7 +22,7 @@ static json_object *member(json_object *obj, const char *key)
 
 static bool proxy_available(struct api_request *req, struct api_response *resp)
 {
-    if (req->minor < 36)
+    if (req->minor < 36 || req->glance)
         return true;
     api_error(resp, 404, "The resource could not be found.");
     return false;
@@ -109,7 +109,7 @@ static json_object *glance_view(json_object *img)
 static bool wants_glance_form(const struct api_request *req)
 {
     const char *agent = api_header(req, "User-Agent");
-    return !req->version_asked && agent && strncmp(agent, "openstacksdk/", 13) == 0;
+    return req->glance || (!req->version_asked && agent && strncmp(agent, "openstacksdk/", 13) == 0);
 }
 
 /* Images the caller may see: public and community ones, its project's, all for admins. */
@@ -207,4 +207,39 @@ void api_images_show(struct api_request *req, struct api_response *resp)
         }
     }
     api_error(resp, 404, "Image not found.");
+}
+
+/* /image: Glance v2's version document, and the image reads in its form. */
+void api_image_service_route(struct api_request *req, struct api_response *resp)
+{
+    bool get = strcmp(req->method, "GET") == 0;
+    if (req->n_segments == 0 && get) {
+        char href[400];
+        snprintf(href, sizeof(href), "%s/image/v2/", req->base_url);
+        json_object *v = json_object_new_object(), *links = json_object_new_array();
+        json_object *self = json_object_new_object();
+        nph_json_add_string(v, "id", "v2.9");
+        nph_json_add_string(v, "status", "CURRENT");
+        nph_json_add_string(self, "rel", "self");
+        nph_json_add_string(self, "href", href);
+        json_object_array_add(links, self);
+        json_object_object_add(v, "links", links);
+        json_object *versions = json_object_new_array(), *body = json_object_new_object();
+        json_object_array_add(versions, v);
+        json_object_object_add(body, "versions", versions);
+        api_reply(resp, 300, body);
+        return;
+    }
+    bool images = req->n_segments >= 2 && strcmp(req->segments[0], "v2") == 0 &&
+                  strcmp(req->segments[1], "images") == 0;
+    if (images && req->n_segments == 2 && get) {
+        list(req, resp, true);
+    } else if (images && req->n_segments == 3 && get) {
+        req->params[0] = req->segments[2];
+        api_images_show(req, resp);
+    } else if (images) {
+        api_error(resp, 501, "Only reading images is implemented by this image service so far.");
+    } else {
+        api_error(resp, 404, "The resource could not be found.");
+    }
 }

@@ -36,6 +36,9 @@ struct nph_api {
     char *default_az;            /* [DEFAULT] default_availability_zone */
     char *image_dir;             /* [glance] image_dir */
     int64_t quota_defaults[API_QUOTA_COUNT]; /* [quota]; -1 is unlimited */
+    nph_config *identity;        /* builtin auth: the users file; NULL for noauth2 */
+    char *token_key;             /* [identity] token_key: signs tokens */
+    int64_t token_seconds;       /* [identity] token_expiration */
 };
 
 /* Who is asking, from the token (or noauth's defaults). */
@@ -43,6 +46,7 @@ struct api_context {
     char user_id[256];
     char project_id[256];
     bool is_admin;
+    bool read_only;              /* the reader role alone: GET only */
 };
 
 struct api_request {
@@ -55,6 +59,7 @@ struct api_request {
     json_object *body;           /* parsed request body, NULL when there is none */
     int minor;                   /* the negotiated microversion 2.minor */
     bool version_asked;          /* the request named a microversion */
+    bool glance;                 /* under /image: Glance's forms */
     char request_id[64];
     char base_url[300];          /* scheme://host[:port], from the Host header */
     struct api_context ctx;
@@ -68,6 +73,8 @@ struct api_response {
     size_t raw_len;
     const char *content_type;    /* for `raw` */
     char location[512];          /* the Location header, when set */
+    char subject_token[2100];    /* X-Subject-Token, when set (identity) */
+    char www_authenticate[400];  /* on a 401 */
 };
 
 typedef void (*api_handler)(struct api_request *req, struct api_response *resp);
@@ -142,6 +149,15 @@ void api_quota_sets_delete(struct api_request *req, struct api_response *resp);
 /* A new RSA key pair: the OpenSSH public line (ending in `comment`) and a
  * PKCS#1 PEM private key, both malloc'ed; false when generation failed. */
 bool api_keygen_rsa(const char *comment, char **public_key, char **private_key);
+
+/* ---- api-identity.c -------------------------------------------------------- */
+nph_status api_identity_load(nph_api *api, const nph_config *cfg, nph_error *err);
+/* Fill ctx from a token this identity issued; false when it is not valid. */
+bool api_identity_context(const nph_api *api, const char *token, struct api_context *ctx);
+/* Everything under /v3. */
+void api_identity_route(struct api_request *req, struct api_response *resp);
+/* Everything under /image: Glance v2's version document and image reads. */
+void api_image_service_route(struct api_request *req, struct api_response *resp);
 
 /* ---- api-router.c -------------------------------------------------------- */
 void api_route(struct api_request *req, struct api_response *resp);
