@@ -25,6 +25,10 @@ os() {
   /usr/bin/openstack "$@" >"$tmp/out" 2>&1 && return 0
   echo "#   openstack $* failed:"; sed 's/^/#   /' "$tmp/out" | tail -5; return 1
 }
+# not_os: a command that must fail, its message kept in $tmp/out.
+not_os() {
+  ! /usr/bin/openstack "$@" >"$tmp/out" 2>&1 || { echo "#   openstack $* succeeded"; return 1; }
+}
 # --wait prints a progress line (empty when quiet) before the result.
 out() { sed '/./,$!d' "$tmp/out"; }
 out_is() { [ "$(out)" = "$1" ] || { echo "#   got '$(out)', want '$1'"; return 1; }; }
@@ -32,6 +36,21 @@ out_has() { grep -q -- "$1" "$tmp/out" || { echo "#   output lacks '$1':"; sed '
 
 check "image list shows the seeded image" os image list -f value -c Name
 check "nephele-tiny" out_has nephele-tiny
+{ printf 'QFI\373\0\0\0\3'; head -c 300000 /dev/urandom; } >"$tmp/disk.qcow2"
+check "image create --file" os image create --disk-format qcow2 --container-format bare \
+  --file "$tmp/disk.qcow2" --property os_distro=cirros cli-image
+check "image set --min-ram --property" os image set --min-ram 64 --property hw_disk_bus=virtio cli-image
+check "image show" os image show cli-image -f json
+check "is active with the md5 of the file" out_has "\"checksum\": \"$(md5sum <"$tmp/disk.qcow2" | cut -c1-32)\""
+check "and the new property" out_has '"hw_disk_bus": "virtio"'
+check "image save" os image save --file "$tmp/saved.qcow2" cli-image
+check "gives back the same bytes" cmp -s "$tmp/saved.qcow2" "$tmp/disk.qcow2"
+check "image create of a vmdk that is not one fails" not_os image create --disk-format vmdk \
+  --container-format bare --file "$tmp/disk.qcow2" bad-image
+check "naming the format" out_has "not a vmdk image"
+check "image delete" os image delete cli-image
+check "image list" os image list -f value -c Name
+check "shows only the seeded image" out_is nephele-tiny
 check "flavor list" os flavor list -f value -c Name
 check "has m1.tiny" out_has m1.tiny
 check "server create --wait (microversion 2.1)" \

@@ -214,6 +214,47 @@ req GET /v2.1/servers '' "$bob"
 for id in $(jget '" ".join(s["id"] for s in d["servers"])'); do req DELETE "/v2.1/servers/$id" '' "$bob"; done
 check "and may delete its servers" is "$status" 204
 
+# --- the image service (Glance v2 writes under /image) -------------------------------
+upload() { # ID FILE: PUT the bytes as the image's data
+  status=$(curl -s -o "$tmp/body" -w '%{http_code}' -X PUT -H 'Content-Type: application/octet-stream' \
+    --data-binary "@$2" "$base/image/v2/images/$1/file")
+}
+req POST /image/v2/images '{"name": "up-1", "disk_format": "qcow2", "container_format": "bare", "os_distro": "cirros"}'
+check "image create answers 201" is "$status" 201
+check "queued, with the extra property" is "$(jget 'd["status"] + " " + d["os_distro"]')" "queued cirros"
+up1=$(jget 'd["id"]')
+head -c 70000 /dev/urandom >"$tmp/random.bin"
+upload "$up1" "$tmp/random.bin"
+check "data that is not qcow2 is refused with 400" is "$status" 400
+check "naming the format" has "not a qcow2 image"
+{ printf 'QFI\373\0\0\0\3'; head -c 200000 /dev/urandom; } >"$tmp/disk.qcow2"
+upload "$up1" "$tmp/disk.qcow2"
+check "a qcow2 upload answers 204" is "$status" 204
+req GET "/image/v2/images/$up1" ''
+check "the image is active with size and checksums" \
+  is "$(jget 'd["status"] + " " + str(d["size"]) + " " + d["checksum"] + " " + d["os_hash_value"][:16]')" \
+  "active 200008 $(md5sum <"$tmp/disk.qcow2" | cut -c1-32) $(sha512sum <"$tmp/disk.qcow2" | cut -c1-16)"
+upload "$up1" "$tmp/disk.qcow2"
+check "a second upload is a 409" is "$status" 409
+check "download returns the bytes" \
+  curl -sf -o "$tmp/download.bin" "$base/image/v2/images/$up1/file"
+check "unchanged" cmp -s "$tmp/download.bin" "$tmp/disk.qcow2"
+req PATCH "/image/v2/images/$up1" '[{"op": "replace", "path": "/name", "value": "up-2"}, {"op": "add", "path": "/hw_disk_bus", "value": "virtio"}, {"op": "remove", "path": "/os_distro"}]' \
+  'Content-Type: application/openstack-images-v2.1-json-patch'
+check "PATCH answers 200" is "$status" 200
+check "renamed, property added and removed" \
+  is "$(jget 'd["name"] + " " + d["hw_disk_bus"] + " " + str("os_distro" in d)')" "up-2 virtio False"
+req PATCH "/image/v2/images/$up1" '[{"op": "replace", "path": "/size", "value": 1}]'
+check "PATCH of a read-only attribute is a 403" is "$status" 403
+req PATCH "/image/v2/images/$up1" '[{"op": "replace", "path": "/min_ram", "value": "lots"}]'
+check "PATCH with a bad value is a 400" is "$status" 400
+req POST /image/v2/images '{"name": "x", "disk_format": "floppy"}'
+check "an unknown disk_format is a 400" is "$status" 400
+req DELETE "/image/v2/images/$up1" ''
+check "image delete answers 204" is "$status" 204
+req GET "/image/v2/images/$up1" ''
+check "and the image is gone" is "$status" 404
+
 # --- delete ----------------------------------------------------------------------------
 req DELETE "/v2.1/servers/$server" ''
 check "delete answers 204" is "$status" 204

@@ -24,6 +24,7 @@ NPH_LOG_INIT("api");
 /* What a connection collects between libmicrohttpd's calls. */
 struct upload {
     nph_buffer body;
+    struct image_upload *image; /* image data goes to a file, not to memory */
     bool too_large;
     uint64_t started_ns;
 };
@@ -165,7 +166,11 @@ static enum MHD_Result respond(struct MHD_Connection *conn, const struct api_req
         text = json_object_to_json_string_ext(resp->body, JSON_C_TO_STRING_PLAIN |
                                                               JSON_C_TO_STRING_NOSLASHESCAPE);
     struct MHD_Response *r;
-    if (text) {
+    if (resp->file_fd >= 0) {
+        *len = (size_t)resp->file_size;
+        r = MHD_create_response_from_fd64(resp->file_size, resp->file_fd); /* MHD closes it */
+        resp->file_fd = -1;
+    } else if (text) {
         *len = strlen(text);
         r = MHD_create_response_from_buffer(*len, (void *)text, MHD_RESPMEM_MUST_COPY);
     } else if (resp->raw) {
@@ -178,7 +183,7 @@ static enum MHD_Result respond(struct MHD_Connection *conn, const struct api_req
     }
     if (!r)
         return MHD_NO;
-    add_headers(r, req, resp, text != NULL || (!resp->raw && !resp->content_type));
+    add_headers(r, req, resp, text != NULL || !resp->content_type);
     enum MHD_Result ok = MHD_queue_response(conn, resp->status, r);
     MHD_destroy_response(r);
     return ok;
@@ -196,10 +201,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!(up = calloc(1, sizeof(*up))))
             return MHD_NO;
         up->started_ns = nph_clock_monotonic_ns();
+        up->image = api_image_upload_begin(api, method, url);
         const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-        if (length && strtoull(length, NULL, 10) > api->max_body)
+        if (!up->image && length && strtoull(length, NULL, 10) > api->max_body)
             up->too_large = true;
         *con_cls = up;
+        return MHD_YES;
+    }
+    if (*upload_data_size && up->image) {
+        api_image_upload_write(up->image, upload_data, *upload_data_size);
+        *upload_data_size = 0;
         return MHD_YES;
     }
     if (*upload_data_size) {
@@ -213,8 +224,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
 
-    struct api_request req = { .api = api, .conn = conn, .method = method };
-    struct api_response resp = { .status = 500 };
+    struct api_request req = { .api = api, .conn = conn, .method = method, .image_upload = up->image };
+    struct api_response resp = { .status = 500, .file_fd = -1 };
     const char *given = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-OpenStack-Request-ID");
     if (given && strncmp(given, "req-", 4) == 0 && nph_uuid_is_valid(given + 4)) {
         snprintf(req.request_id, sizeof(req.request_id), "%s", given);
@@ -246,6 +257,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     struct upload *up = *con_cls;
     if (up) {
         nph_buffer_reset(&up->body);
+        api_image_upload_free(up->image);
         free(up);
     }
     *con_cls = NULL;
@@ -377,8 +389,9 @@ nph_status nph_api_start(const nph_config *cfg, nph_bus *bus, nph_api **out, nph
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(api->httpd, MHD_DAEMON_INFO_BIND_PORT);
     api->port = info ? info->port : ntohs(addr.sin_port);
-    nph_info("compute API listening on http://%s:%u/v2.1 with %lld workers (auth: noauth2)",
-             inet_ntoa(addr.sin_addr), api->port, (long long)workers);
+    nph_info("compute API listening on http://%s:%u/v2.1 with %lld workers (auth: %s)",
+             inet_ntoa(addr.sin_addr), api->port, (long long)workers,
+             api->identity ? "builtin" : "noauth2");
     *out = api;
     return NPH_OK;
 }

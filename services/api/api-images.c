@@ -232,14 +232,57 @@ void api_image_service_route(struct api_request *req, struct api_response *resp)
     }
     bool images = req->n_segments >= 2 && strcmp(req->segments[0], "v2") == 0 &&
                   strcmp(req->segments[1], "images") == 0;
+    const char *m = req->method;
+    bool file = req->n_segments == 4 && strcmp(req->segments[3], "file") == 0;
+    if (req->n_segments >= 3)
+        req->params[0] = req->segments[2];
     if (images && req->n_segments == 2 && get) {
         list(req, resp, true);
+    } else if (images && req->n_segments == 2 && strcmp(m, "POST") == 0) {
+        api_image_create(req, resp);
     } else if (images && req->n_segments == 3 && get) {
-        req->params[0] = req->segments[2];
         api_images_show(req, resp);
+    } else if (images && req->n_segments == 3 && strcmp(m, "DELETE") == 0) {
+        api_image_delete(req, resp);
+    } else if (images && req->n_segments == 3 && strcmp(m, "PATCH") == 0) {
+        api_image_update(req, resp);
+    } else if (images && file && strcmp(m, "PUT") == 0) {
+        api_image_upload_finish(req, resp);
+    } else if (images && file && get) {
+        api_image_download(req, resp);
     } else if (images) {
-        api_error(resp, 501, "Only reading images is implemented by this image service so far.");
+        api_error(resp, 501, "This image service does not implement %s on this resource yet.", m);
     } else {
         api_error(resp, 404, "The resource could not be found.");
     }
+}
+
+/* The image proxy's writes, for openstacksdk's image client on the compute
+ * endpoint (--os-auth-type none); Nova's own proxy could only delete. */
+void api_images_create(struct api_request *req, struct api_response *resp)
+{
+    if (!wants_glance_form(req)) {
+        api_error(resp, 405, "The method POST is not allowed for this resource.");
+        return;
+    }
+    req->glance = true;
+    api_image_create(req, resp);
+}
+
+void api_images_upload(struct api_request *req, struct api_response *resp)
+{
+    req->glance = true;
+    api_image_upload_finish(req, resp);
+}
+
+void api_images_download(struct api_request *req, struct api_response *resp)
+{
+    api_image_download(req, resp);
+}
+
+void api_images_delete(struct api_request *req, struct api_response *resp)
+{
+    if (!proxy_available(req, resp))
+        return;
+    api_image_delete(req, resp);
 }

@@ -60,6 +60,7 @@ struct api_request {
     int minor;                   /* the negotiated microversion 2.minor */
     bool version_asked;          /* the request named a microversion */
     bool glance;                 /* under /image: Glance's forms */
+    struct image_upload *image_upload; /* PUT .../file: the streamed data */
     char request_id[64];
     char base_url[300];          /* scheme://host[:port], from the Host header */
     struct api_context ctx;
@@ -71,7 +72,9 @@ struct api_response {
     json_object *body;           /* owned; NULL for an empty body */
     char *raw;                   /* a non-JSON body (image downloads), owned */
     size_t raw_len;
-    const char *content_type;    /* for `raw` */
+    const char *content_type;    /* for `raw` or the file */
+    int file_fd;                 /* a file to send (downloads), -1 for none; handed over */
+    uint64_t file_size;
     char location[512];          /* the Location header, when set */
     char subject_token[2100];    /* X-Subject-Token, when set (identity) */
     char www_authenticate[400];  /* on a 401 */
@@ -159,6 +162,18 @@ void api_identity_route(struct api_request *req, struct api_response *resp);
 /* Everything under /image: Glance v2's version document and image reads. */
 void api_image_service_route(struct api_request *req, struct api_response *resp);
 
+/* ---- api-image-store.c ------------------------------------------------------ */
+struct image_upload;
+/* An upload of image data (PUT .../images/ID/file), or NULL for another request. */
+struct image_upload *api_image_upload_begin(nph_api *api, const char *method, const char *url);
+void api_image_upload_write(struct image_upload *up, const char *data, size_t len);
+void api_image_upload_free(struct image_upload *up);
+void api_image_create(struct api_request *req, struct api_response *resp);
+void api_image_upload_finish(struct api_request *req, struct api_response *resp);
+void api_image_download(struct api_request *req, struct api_response *resp);
+void api_image_delete(struct api_request *req, struct api_response *resp);
+void api_image_update(struct api_request *req, struct api_response *resp);
+
 /* ---- api-router.c -------------------------------------------------------- */
 void api_route(struct api_request *req, struct api_response *resp);
 
@@ -203,6 +218,10 @@ void api_keypairs_delete(struct api_request *req, struct api_response *resp);
 void api_images_list(struct api_request *req, struct api_response *resp);
 void api_images_detail(struct api_request *req, struct api_response *resp);
 void api_images_show(struct api_request *req, struct api_response *resp);
+void api_images_create(struct api_request *req, struct api_response *resp);
+void api_images_upload(struct api_request *req, struct api_response *resp);
+void api_images_download(struct api_request *req, struct api_response *resp);
+void api_images_delete(struct api_request *req, struct api_response *resp);
 
 void api_limits_show(struct api_request *req, struct api_response *resp);
 void api_availability_zones(struct api_request *req, struct api_response *resp);

@@ -86,7 +86,9 @@ aio_dir="$tmp/aio"
 mkdir -p "$aio_dir/plugins.d"
 printf '[driver]\nmodule = fake\n[options]\nnode_count = 16\nvcpus = 64\nmemory_mb = 262144\n' \
   >"$aio_dir/plugins.d/fake.conf"
-printf '[quota]\ninstances = -1\ncores = -1\nram = -1\n' >"$tmp/unlimited.conf"
+# noauth2: the benchmark measures the compute API, not token checks.
+printf '[api]\nauth_strategy = noauth2\n[quota]\ninstances = -1\ncores = -1\nram = -1\n' \
+  >"$tmp/unlimited.conf"
 t0=$(now_ns)
 "$top_builddir/services/aio/nephele-aio" --data-dir "$aio_dir" --listen 127.0.0.1:0 \
   --config-file "$tmp/unlimited.conf" \
