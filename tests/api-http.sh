@@ -255,6 +255,96 @@ check "image delete answers 204" is "$status" 204
 req GET "/image/v2/images/$up1" ''
 check "and the image is gone" is "$status" 404
 
+# --- aggregates and availability zones --------------------------------------------
+req POST /v2.1/os-aggregates '{"aggregate": {"name": "rack-1", "availability_zone": "zone-a"}}'
+check "an admin creates an aggregate with a zone" is "$status" 200
+check "which has an integer id and the zone" is "$(jget 'str(d["aggregate"]["id"]) + " " + d["aggregate"]["availability_zone"]')" "1 zone-a"
+req POST /v2.1/os-aggregates '{"aggregate": {"name": "rack-1"}}'
+check "a second aggregate of that name is 409" is "$status" 409
+req POST /v2.1/os-aggregates '{"aggregate": {"name": "rack-2"}}' "$alice"
+check "a member may not create aggregates" is "$status" 403
+req POST /v2.1/os-aggregates/1/action '{"add_host": {"host": "no-such-host"}}'
+check "adding an unknown host is 404" is "$status" 404
+req POST /v2.1/os-aggregates/1/action '{"add_host": {"host": "aio"}}'
+check "adding the compute host" is "$(jget '" ".join(d["aggregate"]["hosts"])')" aio
+req POST /v2.1/os-aggregates/1/action '{"set_metadata": {"metadata": {"ssd": "true"}}}'
+check "set_metadata merges with the zone" is "$(jget 'sorted(d["aggregate"]["metadata"].items())')" "[('availability_zone', 'zone-a'), ('ssd', 'true')]"
+req GET /v2.1/os-availability-zone ''
+check "the host's zone is listed" is "$(jget '[z["zoneName"] for z in d["availabilityZoneInfo"]]')" "['zone-a']"
+req GET /v2.1/os-services ''
+check "os-services shows the zone of the compute" is "$(jget '[s["zone"] for s in d["services"] if s["binary"] == "nova-compute"]')" "['zone-a']"
+req POST /v2.1/servers "{\"server\": {\"name\": \"z-1\", \"flavorRef\": \"1\", \"imageRef\": \"$image\", \"availability_zone\": \"zone-b\"}}"
+check "a server in a zone no host is in is 400" is "$status" 400
+req POST /v2.1/servers "{\"server\": {\"name\": \"z-1\", \"flavorRef\": \"1\", \"imageRef\": \"$image\", \"availability_zone\": \"zone-a\"}}"
+check "a server in zone-a is accepted" is "$status" 202
+zoned=$(jget 'd["server"]["id"]')
+active() { # ID: ACTIVE within 10 s
+  for _ in $(seq 1 100); do req GET "/v2.1/servers/$1" ''; [ "$(jget 'd["server"]["status"]')" = ACTIVE ] && return 0; sleep 0.1; done
+  return 1
+}
+check "and becomes ACTIVE there" active "$zoned"
+req DELETE "/v2.1/servers/$zoned" ''
+req DELETE /v2.1/os-aggregates/1 ''
+check "an aggregate with hosts cannot be deleted" is "$status" 400
+req POST /v2.1/os-aggregates/1/action '{"remove_host": {"host": "aio"}}'
+check "remove_host" is "$(jget 'd["aggregate"]["hosts"]')" "[]"
+req PUT /v2.1/os-aggregates/1 '{"aggregate": {"name": "rack-1b"}}' 'OpenStack-API-Version: compute 2.41'
+check "update renames, and 2.41 adds the uuid" is "$(jget 'd["aggregate"]["name"] + " " + str(len(d["aggregate"]["uuid"]))')" "rack-1b 36"
+req DELETE /v2.1/os-aggregates/1 ''
+check "an empty aggregate is deleted" is "$status" 200
+req GET /v2.1/os-aggregates ''
+check "and gone" is "$(jget 'd["aggregates"]')" "[]"
+
+# --- server groups -------------------------------------------------------------------
+req POST /v2.1/os-server-groups '{"server_group": {"name": "web", "policies": ["anti-affinity"]}}'
+check "a server group (2.1: policies)" is "$(jget 'd["server_group"]["policies"]')" "['anti-affinity']"
+group=$(jget 'd["server_group"]["id"]')
+req POST /v2.1/os-server-groups '{"server_group": {"name": "x", "policies": ["soft-affinity"]}}'
+check "soft-affinity is a 400 before 2.15" is "$status" 400
+req POST /v2.1/os-server-groups '{"server_group": {"name": "x", "policy": "affinity", "rules": {"max_server_per_host": 2}}}' \
+  'OpenStack-API-Version: compute 2.64'
+check "rules belong to anti-affinity only (2.64)" is "$status" 400
+boot_in_group() { req POST /v2.1/servers "{\"server\": {\"name\": \"$1\", \"flavorRef\": \"1\", \"imageRef\": \"$image\"}, \"os:scheduler_hints\": {\"group\": \"$group\"}}"; }
+boot_in_group g-1
+g1=$(jget 'd["server"]["id"]')
+check "the first member becomes ACTIVE" active "$g1"
+boot_in_group g-2
+g2=$(jget 'd["server"]["id"]')
+errored() { for _ in $(seq 1 100); do req GET "/v2.1/servers/$1" ''; [ "$(jget 'd["server"]["status"]')" = ERROR ] && return 0; sleep 0.1; done; return 1; }
+check "anti-affinity on one host: the second goes to ERROR" errored "$g2"
+check "with No valid host naming the policy" has "anti-affinity policy"
+req GET "/v2.1/os-server-groups/$group" '' 'OpenStack-API-Version: compute 2.64'
+check "2.64: policy, rules and both members" \
+  is "$(jget 'd["server_group"]["policy"] + " " + str(len(d["server_group"]["members"])) + " " + str("policies" in d["server_group"])')" "anti-affinity 2 False"
+req GET "/v2.1/os-server-groups/$group" '' "$alice"
+check "another project's group is 404" is "$status" 404
+req DELETE "/v2.1/servers/$g1" ''
+req DELETE "/v2.1/servers/$g2" ''
+req DELETE "/v2.1/os-server-groups/$group" ''
+check "a group is deleted with 204" is "$status" 204
+
+# --- external events and usage ---------------------------------------------------------
+missing=$(cat /proc/sys/kernel/random/uuid)
+req POST /v2.1/os-server-external-events "{\"events\": [{\"name\": \"network-vif-plugged\", \"server_uuid\": \"$server\", \"tag\": \"port-1\"}, {\"name\": \"network-changed\", \"server_uuid\": \"$missing\"}]}"
+check "events for a server and a missing one: 207" is "$status" 207
+check "with a code for each" is "$(jget '[e["code"] for e in d["events"]]')" "[200, 404]"
+req POST /v2.1/os-server-external-events "{\"events\": [{\"name\": \"power-update\", \"server_uuid\": \"$server\", \"tag\": \"POWER_ON\"}]}"
+check "power-update is a 400 before 2.76" is "$status" 400
+req POST /v2.1/os-server-external-events "{\"events\": [{\"name\": \"power-update\", \"server_uuid\": \"$server\", \"tag\": \"POWER_ON\"}]}" \
+  'OpenStack-API-Version: compute 2.76'
+check "and accepted from 2.76" is "$status" 200
+req POST /v2.1/os-server-external-events "{\"events\": [{\"name\": \"network-changed\", \"server_uuid\": \"$server\"}]}" "$alice"
+check "events are for admins" is "$status" 403
+req GET "/v2.1/os-simple-tenant-usage?start=2020-01-01T00:00:00&detailed=1" ''
+check "usage lists the admin project" has '"tenant_id":"admin"'
+check "with the running server's usage" is "$(jget '[u["instance_id"] for t in d["tenant_usages"] for u in t["server_usages"] if u["instance_id"] == "'"$server"'"]')" "['$server']"
+req GET "/v2.1/os-simple-tenant-usage/project-a?start=2020-01-01T00:00:00" '' "$alice"
+check "a member reads its own project's usage" is "$status" 200
+req GET "/v2.1/os-simple-tenant-usage/admin" '' "$alice"
+check "but not another's" is "$status" 403
+req GET "/v2.1/os-simple-tenant-usage?start=yesterday" ''
+check "a bad start time is 400" is "$status" 400
+
 # --- delete ----------------------------------------------------------------------------
 req DELETE "/v2.1/servers/$server" ''
 check "delete answers 204" is "$status" 204

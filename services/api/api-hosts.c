@@ -66,7 +66,18 @@ static json_object *api_time(const char *stored)
     return json_object_new_string(out);
 }
 
-static json_object *service_view(const struct api_request *req, json_object *svc)
+/* The zone of a service: its host's aggregate zone, or the default, for
+ * computes; "internal" for the rest. */
+static const char *service_zone(const struct api_request *req, json_object *svc, json_object *zones)
+{
+    const char *binary = nova_binary(text(svc, "binary"));
+    if (!binary || strcmp(binary, "nova-compute") != 0)
+        return "internal";
+    json_object *az = member(zones, text(svc, "host"));
+    return az ? json_object_get_string(az) : req->api->default_az;
+}
+
+static json_object *service_view(const struct api_request *req, json_object *svc, json_object *zones)
 {
     json_object *view = json_object_new_object();
     if (req->minor >= 53)
@@ -76,8 +87,7 @@ static json_object *service_view(const struct api_request *req, json_object *svc
     const char *binary = nova_binary(text(svc, "binary"));
     nph_json_add_string(view, "binary", binary);
     json_object_object_add(view, "host", json_object_get(member(svc, "host")));
-    nph_json_add_string(view, "zone", binary && strcmp(binary, "nova-compute") == 0
-                                          ? req->api->default_az : "internal");
+    nph_json_add_string(view, "zone", service_zone(req, svc, zones));
     nph_json_add_string(view, "status", num(svc, "disabled") ? "disabled" : "enabled");
     nph_json_add_string(view, "state", service_is_up(svc) ? "up" : "down");
     json_object_object_add(view, "updated_at", api_time(text(svc, "updated_at")));
@@ -91,9 +101,10 @@ void api_services_list(struct api_request *req, struct api_response *resp)
 {
     if (!api_is_admin(req, resp))
         return;
-    nph_auto_json *rows = NULL;
+    nph_auto_json *rows = NULL, *zones = NULL;
     nph_error err = NPH_ERROR_INIT;
-    if (nph_db_service_list(req->db, &rows, &err) != NPH_OK) {
+    if (nph_db_service_list(req->db, &rows, &err) != NPH_OK ||
+        api_host_zones(req->db, &zones, &err) != NPH_OK) {
         api_error_from(resp, &err);
         return;
     }
@@ -106,7 +117,7 @@ void api_services_list(struct api_request *req, struct api_response *resp)
         if (binary && strcmp(binary, nova_binary(text(svc, "binary"))) != 0 &&
             strcmp(binary, text(svc, "binary")) != 0)
             continue;
-        json_object_array_add(list, service_view(req, svc));
+        json_object_array_add(list, service_view(req, svc, zones));
     }
     json_object *body = json_object_new_object();
     json_object_object_add(body, "services", list);
@@ -290,29 +301,50 @@ void api_hypervisors_statistics(struct api_request *req, struct api_response *re
 
 /* ---- os-availability-zone ------------------------------------------------ */
 
+/* One zone of the list: its name, whether a host in it can take servers,
+ * and (detail) its hosts' services. */
+static json_object *zone_entry(const char *name, bool available, json_object *hosts)
+{
+    json_object *zone = json_object_new_object(), *state = json_object_new_object();
+    nph_json_add_string(zone, "zoneName", name);
+    nph_json_add_bool(state, "available", available);
+    json_object_object_add(zone, "zoneState", state);
+    json_object_object_add(zone, "hosts", hosts);
+    return zone;
+}
+
 static void zones(struct api_request *req, struct api_response *resp, bool detail)
 {
-    nph_auto_json *services = NULL;
+    nph_auto_json *services = NULL, *host_zones = NULL;
     nph_error err = NPH_ERROR_INIT;
     if (detail && !api_is_admin(req, resp))
         return;
-    if (nph_db_service_list(req->db, &services, &err) != NPH_OK) {
+    if (nph_db_service_list(req->db, &services, &err) != NPH_OK ||
+        api_host_zones(req->db, &host_zones, &err) != NPH_OK) {
         api_error_from(resp, &err);
         return;
     }
-    json_object *compute_hosts = json_object_new_object(), *internal_hosts = json_object_new_object();
-    bool any_up = false;
+    /* zone name -> {"hosts": {host: {binary: state}}, "up": bool}, in first-seen order */
+    nph_auto_json *by_zone = json_object_new_object();
     for (size_t i = 0; i < json_object_array_length(services); i++) {
         json_object *svc = json_object_array_get_idx(services, i);
         const char *binary = nova_binary(text(svc, "binary"));
-        bool up = service_is_up(svc), is_compute = strcmp(binary, "nova-compute") == 0;
-        any_up |= is_compute && up && !num(svc, "disabled");
-        json_object *hosts = is_compute ? compute_hosts : internal_hosts;
+        const char *zone_name = service_zone(req, svc, host_zones);
+        bool up = service_is_up(svc);
+        json_object *zone = member(by_zone, zone_name);
+        if (!zone) {
+            zone = json_object_new_object();
+            json_object_object_add(zone, "hosts", json_object_new_object());
+            nph_json_add_bool(zone, "up", strcmp(zone_name, "internal") == 0);
+            json_object_object_add(by_zone, zone_name, zone);
+        }
+        if (strcmp(binary, "nova-compute") == 0 && up && !num(svc, "disabled"))
+            json_object_object_add(zone, "up", json_object_new_boolean(true));
         json_object *entry = json_object_new_object();
         nph_json_add_bool(entry, "available", up);
         nph_json_add_bool(entry, "active", !num(svc, "disabled"));
         json_object_object_add(entry, "updated_at", api_time(text(svc, "updated_at")));
-        json_object *host;
+        json_object *hosts = member(zone, "hosts"), *host;
         if (!json_object_object_get_ex(hosts, text(svc, "host"), &host)) {
             host = json_object_new_object();
             json_object_object_add(hosts, text(svc, "host"), host);
@@ -320,22 +352,16 @@ static void zones(struct api_request *req, struct api_response *resp, bool detai
         json_object_object_add(host, binary, entry);
     }
     json_object *list = json_object_new_array();
-    json_object *zone = json_object_new_object(), *state = json_object_new_object();
-    nph_json_add_string(zone, "zoneName", req->api->default_az);
-    nph_json_add_bool(state, "available", any_up);
-    json_object_object_add(zone, "zoneState", state);
-    json_object_object_add(zone, "hosts", detail ? json_object_get(compute_hosts) : NULL);
-    json_object_array_add(list, zone);
-    if (detail) {
-        json_object *internal = json_object_new_object(), *istate = json_object_new_object();
-        nph_json_add_string(internal, "zoneName", "internal");
-        nph_json_add_bool(istate, "available", true);
-        json_object_object_add(internal, "zoneState", istate);
-        json_object_object_add(internal, "hosts", json_object_get(internal_hosts));
-        json_object_array_add(list, internal);
+    json_object_object_foreach(by_zone, name, zone) {
+        /* Without detail, only the zones servers can be created in. */
+        if (!detail && strcmp(name, "internal") == 0)
+            continue;
+        json_object_array_add(list, zone_entry(name, json_object_get_boolean(member(zone, "up")),
+                                               detail ? json_object_get(member(zone, "hosts"))
+                                                      : NULL));
     }
-    json_object_put(compute_hosts);
-    json_object_put(internal_hosts);
+    if (json_object_array_length(list) == 0 && !detail)
+        json_object_array_add(list, zone_entry(req->api->default_az, false, NULL));
     json_object *body = json_object_new_object();
     json_object_object_add(body, "availabilityZoneInfo", list);
     api_reply(resp, 200, body);

@@ -12,6 +12,7 @@
 #include "buffer.h"
 #include "db.h"
 #include "json.h"
+#include "uuid.h"
 
 /* Microversions are 2.N; the API serves 2.1 up to 2.API_MAX_MINOR. */
 #define API_MIN_MINOR 1
@@ -124,6 +125,11 @@ json_object *api_links(const struct api_request *req, const char *collection, co
 json_object *api_next_link(const struct api_request *req, const char *collection,
                            const char *marker, int limit);
 bool api_is_admin(struct api_request *req, struct api_response *resp);
+/* obj[key] (borrowed), NULL when absent or null. */
+json_object *api_member(json_object *obj, const char *key);
+/* A stored time "YYYY-MM-DDTHH:MM:SS.ffffffZ" as Nova's API writes most
+ * of its times: microseconds, no zone; JSON null for NULL. */
+json_object *api_timestamp(const char *stored);
 
 /* ---- api-auth.c ---------------------------------------------------------- */
 /* Fill req->ctx; false (with a 401 in resp) when the token does not do. */
@@ -173,6 +179,33 @@ void api_image_upload_finish(struct api_request *req, struct api_response *resp)
 void api_image_download(struct api_request *req, struct api_response *resp);
 void api_image_delete(struct api_request *req, struct api_response *resp);
 void api_image_update(struct api_request *req, struct api_response *resp);
+
+/* ---- api-aggregates.c ------------------------------------------------------- */
+/* host -> availability zone, for hosts in an aggregate that names one. */
+nph_status api_host_zones(nph_db *db, json_object **zones, nph_error *err);
+void api_aggregates_list(struct api_request *req, struct api_response *resp);
+void api_aggregates_show(struct api_request *req, struct api_response *resp);
+void api_aggregates_create(struct api_request *req, struct api_response *resp);
+void api_aggregates_update(struct api_request *req, struct api_response *resp);
+void api_aggregates_delete(struct api_request *req, struct api_response *resp);
+void api_aggregates_action(struct api_request *req, struct api_response *resp);
+
+/* ---- api-server-groups.c ---------------------------------------------------- */
+void api_server_groups_list(struct api_request *req, struct api_response *resp);
+void api_server_groups_show(struct api_request *req, struct api_response *resp);
+void api_server_groups_create(struct api_request *req, struct api_response *resp);
+void api_server_groups_delete(struct api_request *req, struct api_response *resp);
+/* Servers `instances` join the group `group_uuid` (in the caller's
+ * transaction); false with a 400 (no such group) or a 403 (its members'
+ * quota) in resp. */
+bool api_server_group_join(struct api_request *req, struct api_response *resp,
+                           const char *group_uuid, const char (*instances)[NPH_UUID_STRLEN + 1],
+                           int64_t count);
+
+/* ---- api-usage.c, api-events.c ---------------------------------------------- */
+void api_usage_list(struct api_request *req, struct api_response *resp);
+void api_usage_show(struct api_request *req, struct api_response *resp);
+void api_external_events(struct api_request *req, struct api_response *resp);
 
 /* ---- api-router.c -------------------------------------------------------- */
 void api_route(struct api_request *req, struct api_response *resp);

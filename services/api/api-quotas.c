@@ -73,6 +73,14 @@ nph_status api_quota_usage(nph_db *db, const char *project, const char *user, in
     used[API_QUOTA_INSTANCES] = json_object_get_int64(json_object_object_get(row, "instances"));
     used[API_QUOTA_CORES] = json_object_get_int64(json_object_object_get(row, "cores"));
     used[API_QUOTA_RAM] = json_object_get_int64(json_object_object_get(row, "ram"));
+    nph_auto_json *groups = NULL;
+    st = nph_db_select_rows(db, "SELECT COUNT(*) AS n FROM instance_groups WHERE project_id = ? AND "
+                                "deleted = 0",
+                            params, 1, &groups, err);
+    if (st != NPH_OK)
+        return st;
+    used[API_QUOTA_SERVER_GROUPS] =
+        json_object_get_int64(json_object_object_get(json_object_array_get_idx(groups, 0), "n"));
     if (user) {
         const char *kp_params[] = { user };
         nph_auto_json *kp = NULL;

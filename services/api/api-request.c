@@ -155,3 +155,20 @@ bool api_is_admin(struct api_request *req, struct api_response *resp)
     api_error(resp, 403, "Policy doesn't allow this operation to be performed.");
     return false;
 }
+
+json_object *api_member(json_object *obj, const char *key)
+{
+    json_object *v = NULL;
+    json_object_object_get_ex(obj, key, &v);
+    return v;
+}
+
+json_object *api_timestamp(const char *stored)
+{
+    if (!stored || strlen(stored) < 19)
+        return NULL;
+    char out[32];
+    snprintf(out, sizeof(out), "%.26s", stored);
+    out[strcspn(out, "Z")] = '\0';
+    return json_object_new_string(out);
+}

@@ -22,6 +22,7 @@ NPH_LOG_INIT("api.servers");
 struct create_request {
     const char *name, *image_id, *key_name, *user_data, *description, *az, *admin_pass;
     const char *access_ipv4, *access_ipv6;
+    const char *group;          /* the scheduler hint "group": a server group's uuid */
     char flavor_id[256];
     json_object *metadata;      /* borrowed from the body */
     bool config_drive, return_reservation_id;
@@ -271,6 +272,26 @@ static json_object *first_row(struct api_request *req, const char *sql, const ch
     return json_object_get(json_object_array_get_idx(rows, 0));
 }
 
+/* The default zone, or one an aggregate gives its hosts; false with a 400. */
+static bool zone_exists(struct api_request *req, struct api_response *resp, const char *az)
+{
+    nph_auto_json *zones = NULL;
+    nph_error err = NPH_ERROR_INIT;
+    if (strcmp(az, req->api->default_az) == 0)
+        return true;
+    if (api_host_zones(req->db, &zones, &err) != NPH_OK) {
+        api_error_from(resp, &err);
+        return false;
+    }
+    json_object_object_foreach(zones, host, zone) {
+        (void)host;
+        if (strcmp(json_object_get_string(zone), az) == 0)
+            return true;
+    }
+    api_error(resp, 400, "The requested availability zone is not available");
+    return false;
+}
+
 /* The flavor, if the caller may use it, with its extra specs. */
 json_object *api_flavor_for_request(struct api_request *req, const char *flavor_id)
 {
@@ -344,10 +365,8 @@ static bool resolve_references(struct api_request *req, struct api_response *res
         api_error(resp, 400, "Flavor's disk is too small for requested image.");
         return false;
     }
-    if (cr->az && strcmp(cr->az, req->api->default_az) != 0) {
-        api_error(resp, 400, "The requested availability zone is not available");
+    if (cr->az && !zone_exists(req, resp, cr->az))
         return false;
-    }
     if (cr->key_name) {
         const char *kp_params[] = { req->ctx.user_id, cr->key_name };
         nph_auto_json *kp = first_row(req, "SELECT public_key FROM key_pairs WHERE user_id = ? "
@@ -445,6 +464,27 @@ static nph_status record_one(struct api_request *req, const struct create_reques
     return st;
 }
 
+/* os:scheduler_hints (or its old name OS-SCH-HNT:scheduler_hints): the
+ * hint "group" places the servers by a server group's policy; the other
+ * hints of Nova's filters are accepted and, until the scheduler reads
+ * them, have no effect. */
+static bool parse_hints(struct api_request *req, struct api_response *resp, struct create_request *cr)
+{
+    json_object *hints = api_member(req->body, "os:scheduler_hints");
+    if (!hints)
+        hints = api_member(req->body, "OS-SCH-HNT:scheduler_hints");
+    if (!hints)
+        return true;
+    if (!json_object_is_type(hints, json_type_object))
+        return invalid(resp, "os:scheduler_hints", hints, "It is not of type 'object'");
+    json_object *group = api_member(hints, "group");
+    if (group && (!json_object_is_type(group, json_type_string) ||
+                  !nph_uuid_is_valid(json_object_get_string(group))))
+        return invalid(resp, "os:scheduler_hints/group", group, "It is not a 'uuid'");
+    cr->group = group ? json_object_get_string(group) : NULL;
+    return true;
+}
+
 /* Hand one recorded build to the conductor. */
 static nph_status cast_build(struct api_request *req, const struct create_request *cr,
                              const char *uuid, nph_error *err)
@@ -498,6 +538,14 @@ static bool record_all(struct api_request *req, struct api_response *resp,
     }
     for (int64_t i = 0; st == NPH_OK && i < *count; i++)
         st = record_one(req, cr, i, reservation_id, (*uuids)[i], &err);
+    if (st == NPH_OK && cr->group &&
+        !api_server_group_join(req, resp, cr->group, (const char(*)[NPH_UUID_STRLEN + 1]) * uuids,
+                               *count)) {
+        nph_db_rollback(req->db);
+        free(*uuids);
+        *uuids = NULL;
+        return false;
+    }
     if (st == NPH_OK)
         st = nph_db_commit(req->db, &err);
     if (st != NPH_OK) {
@@ -536,7 +584,8 @@ void api_servers_create(struct api_request *req, struct api_response *resp)
     if (!api_no_extra_members(resp, req->body, top) || !check_members(req, resp, server))
         return;
     struct create_request cr = { 0 };
-    if (!parse_server(req, resp, server, &cr) || !resolve_references(req, resp, &cr)) {
+    if (!parse_hints(req, resp, &cr) || !parse_server(req, resp, server, &cr) ||
+        !resolve_references(req, resp, &cr)) {
         create_request_clear(&cr);
         return;
     }

@@ -354,6 +354,26 @@ static nph_status console_output(nph_compute *c, const char *uuid, int64_t lengt
     return NPH_OK;
 }
 
+/* An event from outside (Neutron, Cinder, Ironic): power-update means the
+ * power changed behind our back, so the record follows the hypervisor now;
+ * the network and volume events have nothing waiting for them here. */
+static nph_status external_event(nph_compute *c, const char *uuid, json_object *args,
+                                 nph_error *err)
+{
+    json_object *event = NULL;
+    nph_status st = nph_json_get_object(args, "event", true, &event, err);
+    if (st != NPH_OK)
+        return st;
+    const char *name = member_string(event, "name"), *tag = member_string(event, "tag");
+    nph_info("instance %s: external event %s%s%s (%s)", uuid, name ? name : "?", tag ? ":" : "",
+             tag ? tag : "", member_string(event, "status"));
+    if (!name || strcmp(name, "power-update") != 0)
+        return NPH_OK;
+    nph_auto_json *record = NULL;
+    st = get_record(c, uuid, &record, err);
+    return st == NPH_OK ? compute_sync_instance(c, record, err) : st;
+}
+
 nph_status compute_handle(void *opaque, const char *method, json_object *args,
                           json_object **result, nph_error *err)
 {
@@ -371,6 +391,8 @@ nph_status compute_handle(void *opaque, const char *method, json_object *args,
             st = build(c, uuid, image, err);
     } else if (strcmp(method, "terminate_instance") == 0) {
         st = terminate(c, uuid, err);
+    } else if (strcmp(method, "external_instance_event") == 0) {
+        st = external_event(c, uuid, args, err);
     } else if (strcmp(method, "get_console_output") == 0 && result) {
         int64_t length = -1;
         nph_json_get_int(args, "length", false, &length, NULL);

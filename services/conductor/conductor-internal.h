@@ -12,6 +12,7 @@ struct nph_conductor {
     pthread_key_t db_key;    /* one database connection per worker thread */
     int64_t service_down_time_s;
     double cpu_ratio, ram_ratio, disk_ratio;
+    char *default_az;        /* [DEFAULT] default_availability_zone */
 };
 
 /* A conductor method: `args` borrowed, *result a new reference or NULL. */
@@ -48,5 +49,20 @@ nph_status conductor_delete_instance(nph_conductor *c, nph_db *db, json_object *
 nph_status conductor_select_and_claim(nph_conductor *c, nph_db *db, const char *uuid,
                                       json_object *flavor, char **host, char **node,
                                       nph_error *err);
+
+/* conductor-placement.c: the zone and server-group rules of one instance. */
+struct placement_rules {
+    char *zone;                /* the zone the instance asked for (or the default) */
+    char *policy;              /* its server group's policy, NULL without a group */
+    int64_t max_per_host;      /* anti-affinity's max_server_per_host */
+    json_object *host_zones;   /* rows (host, value) of zoned aggregates */
+    json_object *member_hosts; /* rows (host) of the group's placed members */
+};
+nph_status conductor_rules_load(nph_conductor *c, nph_db *db, const char *uuid,
+                                struct placement_rules *rules, nph_error *err);
+/* May the instance go to `host`?  Soft policies count only `with_soft`. */
+bool conductor_rules_allow(const nph_conductor *c, const struct placement_rules *rules,
+                           const char *host, bool with_soft);
+void conductor_rules_clear(struct placement_rules *rules);
 
 #endif

@@ -132,6 +132,7 @@ static void up_threshold(const nph_conductor *c, char out[32])
 }
 
 static nph_status pick(nph_conductor *c, nph_db *db, const struct request *r,
+                       const struct placement_rules *rules, bool with_soft,
                        json_object *usage_by_node, char **host, char **node, nph_error *err)
 {
     char since[32];
@@ -151,7 +152,8 @@ static nph_status pick(nph_conductor *c, nph_db *db, const struct request *r,
     while ((st = nph_db_step(stmt, &row, err)) == NPH_OK && row) {
         struct usage used = usage_of(usage_by_node, nph_db_col_text(stmt, 0),
                                      nph_db_col_text(stmt, 1));
-        if (fits(c, r, stmt, &used)) {
+        if (fits(c, r, stmt, &used) &&
+            conductor_rules_allow(c, rules, nph_db_col_text(stmt, 0), with_soft)) {
             *host = strdup(nph_db_col_text(stmt, 0));
             *node = strdup(nph_db_col_text(stmt, 1));
             break;
@@ -161,9 +163,12 @@ static nph_status pick(nph_conductor *c, nph_db *db, const struct request *r,
     if (st == NPH_OK && !*host)
         st = nph_error_set(err, NPH_ERR_NOT_FOUND,
                            "No valid host was found. There are not enough hosts available: no "
-                           "node of an up, enabled compute service has room for %lld vCPUs, "
-                           "%lld MiB RAM and %lld GiB disk%s%s",
-                           (long long)r->vcpus, (long long)r->memory_mb, (long long)r->disk_gb,
+                           "node of an up, enabled compute service in zone %s%s%s%s has room "
+                           "for %lld vCPUs, %lld MiB RAM and %lld GiB disk%s%s",
+                           rules->zone, rules->policy ? " (and allowed by the server group's " : "",
+                           rules->policy ? rules->policy : "", rules->policy ? " policy)" : "",
+                           (long long)r->vcpus,
+                           (long long)r->memory_mb, (long long)r->disk_gb,
                            r->resource_class ? " of resource class " : "",
                            r->resource_class ? r->resource_class : "");
     return st;
@@ -207,8 +212,16 @@ nph_status conductor_select_and_claim(nph_conductor *c, nph_db *db, const char *
         st = nph_db_exec(db, "SELECT pg_advisory_xact_lock(7468657)", err);
     if (st == NPH_OK)
         st = sum_usage(db, usage_by_node, err);
+    struct placement_rules rules = { 0 };
     if (st == NPH_OK)
-        st = pick(c, db, &r, usage_by_node, host, node, err);
+        st = conductor_rules_load(c, db, uuid, &rules, err);
+    if (st == NPH_OK)
+        st = pick(c, db, &r, &rules, true, usage_by_node, host, node, err);
+    if (st == NPH_ERR_NOT_FOUND && rules.policy && strncmp(rules.policy, "soft-", 5) == 0) {
+        nph_error_clear(err); /* a soft policy yields rather than fail the build */
+        st = pick(c, db, &r, &rules, false, usage_by_node, host, node, err);
+    }
+    conductor_rules_clear(&rules);
     if (st == NPH_OK)
         st = claim(db, uuid, *host, *node, err);
     if (st == NPH_OK)

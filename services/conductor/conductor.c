@@ -85,6 +85,9 @@ static nph_status read_config(nph_conductor *c, const nph_config *cfg, int64_t *
     if (st == NPH_OK)
         st = nph_config_get_double(cfg, "DEFAULT", "disk_allocation_ratio", 1.0, &c->disk_ratio,
                                    err);
+    if (st == NPH_OK && !(c->default_az = strdup(nph_config_get(cfg, "DEFAULT",
+                                                                "default_availability_zone", "nova"))))
+        st = nph_error_set(err, NPH_ERR_NO_MEMORY, "out of memory");
     if (st == NPH_OK && (*workers < 1 || *workers > 256)) {
         const struct nph_config_entry *e = nph_config_find(cfg, "conductor", "workers");
         return nph_config_entry_error(err, NPH_ERR_INVALID, e, "must be from 1 to 256");
@@ -106,6 +109,7 @@ nph_status nph_conductor_start(const nph_config *cfg, nph_bus *bus, nph_conducto
         st = nph_error_set(err, NPH_ERR_NO_MEMORY, "out of memory");
     if (st != NPH_OK) {
         free(c->db_url);
+        free(c->default_az);
         free(c);
         return st;
     }
@@ -143,5 +147,6 @@ void nph_conductor_free(nph_conductor *c)
     pthread_setspecific(c->db_key, NULL);
     pthread_key_delete(c->db_key);
     free(c->db_url);
+    free(c->default_az);
     free(c);
 }
