@@ -78,6 +78,13 @@ check "cli-1 is ACTIVE again" stopped ACTIVE
 check "server reboot --hard --wait" os server reboot --hard --wait cli-1
 check "console log show" os console log show cli-1
 check "has the guest's boot line" out_has "booting instance"
+check "server rebuild --wait" os server rebuild --image nephele-tiny --wait cli-1
+check "cli-1 is ACTIVE after the rebuild" stopped ACTIVE
+check "server image create --wait" os server image create --name cli-1-snap --wait cli-1 -f value -c status
+check "gives an active image" out_is active
+check "image show of the snapshot" os image show cli-1-snap -f value -c disk_format
+check "a raw disk" out_is raw
+check "image delete of the snapshot" os image delete cli-1-snap
 
 check "flavor create" os flavor create --ram 256 --disk 1 --vcpus 1 --id 99 f.test -f value -c name
 check "flavor show" os flavor show f.test -f value -c ram

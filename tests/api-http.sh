@@ -345,6 +345,38 @@ check "but not another's" is "$status" 403
 req GET "/v2.1/os-simple-tenant-usage?start=yesterday" ''
 check "a bad start time is 400" is "$status" 400
 
+# --- rebuild and createImage -------------------------------------------------------
+req POST "/v2.1/servers/$server/action" "{\"rebuild\": {\"imageRef\": \"$image\", \"name\": \"web-1b\", \"metadata\": {\"gen\": \"2\"}}}"
+check "rebuild answers 202" is "$status" 202
+check "with the server, renamed, and an adminPass" is "$(jget 'd["server"]["name"] + " " + str(len(d["server"]["adminPass"]) > 0)')" "web-1b True"
+check "the rebuilt server is ACTIVE again" active "$server"
+req GET "/v2.1/servers/$server/metadata" ''
+check "and has the new metadata only" is "$(jget 'd["metadata"]')" "{'gen': '2'}"
+req POST "/v2.1/servers/$server/action" '{"rebuild": {"imageRef": "00000000-0000-0000-0000-000000000000"}}'
+check "rebuild with an unknown image is 400" is "$status" 400
+req POST "/v2.1/servers/$server/action" '{"createImage": {"name": "snap-1", "metadata": {"purpose": "backup"}}}'
+check "createImage answers 202" is "$status" 202
+snapshot=$(header Location | sed 's,.*/images/,,')
+check "with the image in Location" test -n "$snapshot"
+snapshot_active() {
+  for _ in $(seq 1 100); do req GET "/image/v2/images/$snapshot" ''; [ "$(jget 'd["status"]')" = active ] && return 0; sleep 0.1; done
+  return 1
+}
+check "the snapshot becomes an active image" snapshot_active
+check "of the server, with its metadata and a checksum" \
+  is "$(jget 'd["image_type"] + " " + d["instance_uuid"] + " " + d["purpose"] + " " + str(len(d["checksum"]))')" "snapshot $server backup 32"
+check "whose data downloads" curl -sf -o "$tmp/snapshot.raw" "$base/image/v2/images/$snapshot/file"
+check "as the driver wrote it" grep -q "NEPHELE-FAKE-DISK $server" "$tmp/snapshot.raw"
+idle() { # no task under way on ID
+  for _ in $(seq 1 100); do req GET "/v2.1/servers/$1" ''; [ "$(jget 'd["server"]["OS-EXT-STS:task_state"]')" = None ] && return 0; sleep 0.1; done
+  return 1
+}
+check "the server's task is over" idle "$server"
+req POST "/v2.1/servers/$server/action" '{"createImage": {"name": "snap-2"}}' 'OpenStack-API-Version: compute 2.45'
+check "from 2.45 createImage answers the image_id" is "$(jget 'len(d["image_id"])')" 36
+req POST "/v2.1/servers/$server/action" '{"createImage": {}}'
+check "createImage without a name is 400" is "$status" 400
+
 # --- delete ----------------------------------------------------------------------------
 req DELETE "/v2.1/servers/$server" ''
 check "delete answers 204" is "$status" 204

@@ -216,8 +216,12 @@ void api_servers_action(struct api_request *req, struct api_response *resp)
             return console_output(req, resp, inst, arg);
         if (strcmp(action, "forceDelete") == 0)
             return force_delete(req, resp);
-        static const char *const later[] = { "rebuild", "resize", "confirmResize", "revertResize",
-                                             "createImage", "os-getVNCConsole",
+        if (strcmp(action, "rebuild") == 0)
+            return api_server_rebuild(req, resp, inst, arg);
+        if (strcmp(action, "createImage") == 0)
+            return api_server_create_image(req, resp, inst, arg);
+        static const char *const later[] = { "resize", "confirmResize", "revertResize",
+                                             "os-getVNCConsole",
                                              "os-getSPICEConsole", "os-getSerialConsole",
                                              "os-migrateLive", "migrate", "rescue", "unrescue",
                                              "shelve", "unshelve", "shelveOffload", "changePassword",

@@ -64,8 +64,8 @@ void api_server_action_start(struct api_request *req, const char *uuid, const ch
 }
 
 /* {"server": VIEW} as the answer. */
-static void reply_view(struct api_request *req, struct api_response *resp, json_object *inst,
-                       bool show)
+void api_server_reply(struct api_request *req, struct api_response *resp, json_object *inst,
+                      unsigned status, const char *admin_pass)
 {
     struct api_server_row row;
     api_server_row_from_json(&row, inst);
@@ -73,16 +73,23 @@ static void reply_view(struct api_request *req, struct api_response *resp, json_
                                ? api_server_fault(req, row.text[SR_UUID]) : NULL;
     nph_auto_buffer out = NPH_BUFFER_INIT;
     nph_buffer_append(&out, "{\"server\":", 10);
-    api_server_view(req, &out, &row, fault, show);
+    /* Show, update and rebuild all answer the whole view (2.71: server_groups too). */
+    api_server_view(req, &out, &row, fault, true);
+    if (admin_pass) { /* into the server object, before its closing brace */
+        out.len--;
+        json_object *pass = json_object_new_string(admin_pass);
+        nph_buffer_appendf(&out, ",\"adminPass\":%s}", json_object_to_json_string(pass));
+        json_object_put(pass);
+    }
     nph_buffer_append(&out, "}", 1);
-    api_reply_text(resp, 200, &out);
+    api_reply_text(resp, status, &out);
 }
 
 void api_servers_show(struct api_request *req, struct api_response *resp)
 {
     nph_auto_json *inst = NULL;
     if (api_server_lookup(req, resp, req->params[0], &inst))
-        reply_view(req, resp, inst, true);
+        api_server_reply(req, resp, inst, 200, NULL);
 }
 
 void api_servers_update(struct api_request *req, struct api_response *resp)
@@ -131,7 +138,7 @@ void api_servers_update(struct api_request *req, struct api_response *resp)
         json_object_put(inst);
         inst = updated;
     }
-    reply_view(req, resp, inst, req->minor >= 71);
+    api_server_reply(req, resp, inst, 200, NULL);
 }
 
 /* Locked servers refuse everything but an admin. */

@@ -46,6 +46,16 @@ json_object *api_server_fault(struct api_request *req, const char *uuid);
 /* Locked servers refuse all but admins: false with a 409 in resp. */
 bool api_server_check_unlocked(struct api_request *req, struct api_response *resp,
                                json_object *inst);
+/* {"server": full view}, with adminPass when given (rebuild). */
+void api_server_reply(struct api_request *req, struct api_response *resp, json_object *inst,
+                      unsigned status, const char *admin_pass);
+
+/* api-server-rebuild.c: the rebuild and createImage actions. */
+void api_server_rebuild(struct api_request *req, struct api_response *resp, json_object *inst,
+                        json_object *arg);
+void api_server_create_image(struct api_request *req, struct api_response *resp, json_object *inst,
+                             json_object *arg);
+
 /* Record the start of an action (os-instance-actions). */
 void api_server_action_start(struct api_request *req, const char *uuid, const char *action);
 

@@ -55,6 +55,10 @@ nph_status instance_view_init(struct instance_view *v, json_object *record, json
                               nph_error *err);
 void instance_view_free(struct instance_view *v);
 
+/* compute-digest.c: size, checksum, os_hash_algo and os_hash_value of the
+ * file at `path`, added to `changes`. */
+nph_status compute_file_digest(const char *path, json_object *changes, nph_error *err);
+
 /* compute.c */
 nph_driver *compute_driver_for(nph_compute *c, const char *node);
 nph_status compute_call(nph_compute *c, const char *method, json_object *args,

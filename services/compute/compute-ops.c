@@ -8,10 +8,12 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "buffer.h"
 #include "clock.h"
@@ -322,6 +324,107 @@ static nph_status terminate(nph_compute *c, const char *uuid, nph_error *err)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Rebuild and snapshot.                                                    */
+
+/* A new root disk from `image`; a stopped server stays stopped. */
+static nph_status rebuild(nph_compute *c, const char *uuid, json_object *image, nph_error *err)
+{
+    struct instance_view view;
+    nph_driver *drv = NULL;
+    nph_status st = prepare_with_driver(c, uuid, "rebuilding", image, &view, &drv, err);
+    if (st != NPH_OK)
+        return st;
+    const char *vm_state = member_string(view.record, "vm_state");
+    bool was_stopped = vm_state && strcmp(vm_state, "stopped") == 0;
+    action_event(c, uuid, "rebuild", "compute_rebuild_instance", NULL);
+    nph_error why = NPH_ERROR_INIT;
+    st = NPH_DRIVER_CALL(drv, rebuild, &why, &view.inst, &view.image);
+    if (st == NPH_OK && was_stopped)
+        st = NPH_DRIVER_CALL(drv, power_off, &why, &view.inst, 60);
+    nph_auto_json *changes = json_object_new_object();
+    json_object_object_add(changes, "task_state", NULL);
+    if (st == NPH_OK) {
+        char now[NPH_ISO_TIME_LEN];
+        nph_clock_iso_now(now);
+        nph_power_state ps = driver_power_state(drv, &view.inst);
+        nph_json_add_int(changes, "power_state", ps);
+        nph_json_add_string(changes, "vm_state", vm_state_for(ps));
+        nph_json_add_string(changes, "launched_at", now);
+        nph_info("instance %s rebuilt from image %s", uuid, view.image.id);
+    } else {
+        nph_warn("rebuild of instance %s failed: %s", uuid, why.message);
+        nph_json_add_string(changes, "vm_state", "error");
+        record_fault(c, uuid, &why);
+    }
+    nph_status up = update_record(c, uuid, changes, "rebuilding", err);
+    action_event(c, uuid, "rebuild", "compute_rebuild_instance", st == NPH_OK ? "Success" : "Error");
+    instance_view_free(&view);
+    if (st != NPH_OK && err)
+        *err = why;
+    return st != NPH_OK ? st : up;
+}
+
+/* The driver writes the root disk to a file beside the image store's; its
+ * checksums are taken and it becomes the data of image `image_id`.  A
+ * failed snapshot deletes the image record, as Nova does. */
+static nph_status write_snapshot(nph_compute *c, nph_driver *drv, const struct instance_view *view,
+                                 const char *image_id, const char *image_dir, nph_error *why)
+{
+    char tmp[4200], final[4200];
+    snprintf(tmp, sizeof(tmp), "%s/.snapshot-%s", image_dir, image_id);
+    snprintf(final, sizeof(final), "%s/%s", image_dir, image_id);
+    struct nph_snapshot_result result = { 0 };
+    nph_auto_json *changes = json_object_new_object();
+    nph_status st = NPH_DRIVER_CALL(drv, snapshot, why, &view->inst, tmp, &result);
+    if (st == NPH_OK)
+        st = compute_file_digest(tmp, changes, why);
+    if (st == NPH_OK && rename(tmp, final) != 0)
+        st = nph_error_set(why, NPH_ERR_IO, "cannot store the snapshot as '%s': %s", final,
+                           strerror(errno));
+    unlink(tmp);
+    nph_json_add_string(changes, "status", st == NPH_OK ? "active" : "deleted");
+    if (st == NPH_OK)
+        nph_json_add_string(changes, "disk_format", nph_image_format_name(result.disk_format));
+    nph_auto_json *args = json_object_new_object();
+    nph_json_add_string(args, "uuid", image_id);
+    json_object_object_add(args, "changes", json_object_get(changes));
+    nph_error ignored = NPH_ERROR_INIT;
+    nph_status up = compute_call(c, "image_update", args, NULL, st == NPH_OK ? why : &ignored);
+    if (st == NPH_OK && up != NPH_OK)
+        unlink(final);
+    return st != NPH_OK ? st : up;
+}
+
+static nph_status snapshot(nph_compute *c, const char *uuid, json_object *args, nph_error *err)
+{
+    const char *image_id = member_string(args, "image_id");
+    const char *image_dir = member_string(args, "image_dir");
+    if (!image_id || !image_dir)
+        return nph_error_set(err, NPH_ERR_INVALID, "snapshot_instance needs image_id and image_dir");
+    struct instance_view view;
+    nph_driver *drv = NULL;
+    nph_status st = prepare_with_driver(c, uuid, "image_snapshot", NULL, &view, &drv, err);
+    if (st != NPH_OK)
+        return st;
+    action_event(c, uuid, "createImage", "compute_snapshot_instance", NULL);
+    nph_error why = NPH_ERROR_INIT;
+    st = write_snapshot(c, drv, &view, image_id, image_dir, &why);
+    if (st == NPH_OK)
+        nph_info("instance %s: snapshot stored as image %s", uuid, image_id);
+    else
+        nph_warn("snapshot of instance %s failed: %s", uuid, why.message);
+    nph_auto_json *changes = json_object_new_object();
+    json_object_object_add(changes, "task_state", NULL);
+    nph_status up = update_record(c, uuid, changes, "image_snapshot", err);
+    action_event(c, uuid, "createImage", "compute_snapshot_instance",
+                 st == NPH_OK ? "Success" : "Error");
+    instance_view_free(&view);
+    if (st != NPH_OK && err)
+        *err = why;
+    return st != NPH_OK ? st : up;
+}
+
+/* ------------------------------------------------------------------------ */
 
 /* The guest's console log, its last `length` lines when length >= 0. */
 static nph_status console_output(nph_compute *c, const char *uuid, int64_t length,
@@ -391,6 +494,13 @@ nph_status compute_handle(void *opaque, const char *method, json_object *args,
             st = build(c, uuid, image, err);
     } else if (strcmp(method, "terminate_instance") == 0) {
         st = terminate(c, uuid, err);
+    } else if (strcmp(method, "rebuild_instance") == 0) {
+        json_object *image = NULL;
+        st = nph_json_get_object(args, "image", true, &image, err);
+        if (st == NPH_OK)
+            st = rebuild(c, uuid, image, err);
+    } else if (strcmp(method, "snapshot_instance") == 0) {
+        st = snapshot(c, uuid, args, err);
     } else if (strcmp(method, "external_instance_event") == 0) {
         st = external_event(c, uuid, args, err);
     } else if (strcmp(method, "get_console_output") == 0 && result) {

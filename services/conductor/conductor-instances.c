@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "clock.h"
 #include "conductor-internal.h"
 #include "db-objects.h"
 #include "error.h"
@@ -161,5 +162,47 @@ nph_status conductor_compute_node_update(nph_conductor *c, nph_db *db, json_obje
             return nph_error_set(err, NPH_ERR_INVALID, "'nodes' must hold objects");
         st = nph_db_compute_node_upsert(db, host, n, err);
     }
+    return st;
+}
+
+/* A snapshot's outcome from a compute host: "changes" may set status, size,
+ * disk_format, checksum, os_hash_algo and os_hash_value of image "uuid";
+ * a status of "deleted" soft-deletes the record. */
+nph_status conductor_image_update(nph_conductor *c, nph_db *db, json_object *args,
+                                  json_object **result, nph_error *err)
+{
+    (void)c;
+    (void)result;
+    const char *uuid;
+    json_object *changes = NULL;
+    nph_status st = arg_string(args, "uuid", &uuid, err);
+    if (st == NPH_OK)
+        st = nph_json_get_object(args, "changes", true, &changes, err);
+    if (st != NPH_OK)
+        return st;
+    static const char *const columns[] = { "status", "size", "disk_format", "checksum",
+                                           "os_hash_algo", "os_hash_value" };
+    const char *params[8];
+    char now[NPH_ISO_TIME_LEN];
+    nph_clock_iso_now(now);
+    for (size_t i = 0; i < 6; i++) {
+        json_object *v = NULL;
+        json_object_object_get_ex(changes, columns[i], &v);
+        params[i] = v ? json_object_get_string(v) : NULL;
+    }
+    params[6] = now;
+    params[7] = uuid;
+    int64_t changed = 0;
+    st = nph_db_execute(db,
+                        "UPDATE images SET status = COALESCE(?, status), size = COALESCE(?, size), "
+                        "disk_format = COALESCE(?, disk_format), checksum = COALESCE(?, checksum), "
+                        "os_hash_algo = COALESCE(?, os_hash_algo), os_hash_value = COALESCE(?, "
+                        "os_hash_value), updated_at = ? WHERE uuid = ? AND deleted = 0",
+                        params, 8, &changed, err);
+    if (st == NPH_OK && params[0] && strcmp(params[0], "deleted") == 0)
+        st = nph_db_execute(db, "UPDATE images SET deleted = id, deleted_at = updated_at WHERE uuid = ?",
+                            params + 7, 1, NULL, err);
+    if (st == NPH_OK && changed != 1)
+        st = nph_error_set(err, NPH_ERR_NOT_FOUND, "image %s is not in the database", uuid);
     return st;
 }

@@ -32,6 +32,8 @@ nph_status conductor_instances_by_host(nph_conductor *c, nph_db *db, json_object
                                        json_object **result, nph_error *err);
 nph_status conductor_instance_destroy(nph_conductor *c, nph_db *db, json_object *args,
                                       json_object **result, nph_error *err);
+nph_status conductor_image_update(nph_conductor *c, nph_db *db, json_object *args,
+                                  json_object **result, nph_error *err);
 nph_status conductor_service_update(nph_conductor *c, nph_db *db, json_object *args,
                                     json_object **result, nph_error *err);
 nph_status conductor_compute_node_update(nph_conductor *c, nph_db *db, json_object *args,

@@ -21,6 +21,7 @@ static const struct {
     { "build_instance", conductor_build_instance },
     { "compute_node_update", conductor_compute_node_update },
     { "delete_instance", conductor_delete_instance },
+    { "image_update", conductor_image_update },
     { "instance_action_event", conductor_instance_action_event },
     { "instance_destroy", conductor_instance_destroy },
     { "instance_fault_create", conductor_instance_fault_create },
