@@ -289,16 +289,10 @@ void api_aggregates_create(struct api_request *req, struct api_response *resp)
                  (long long)json_object_get_int64(api_member(json_object_array_get_idx(rows, 0), "id")));
     if (st == NPH_OK && az)
         st = set_meta(req->db, id, AZ_KEY, az, &err);
-    if (st == NPH_OK)
-        st = nph_db_commit(req->db, &err);
-    if (st != NPH_OK) {
-        nph_db_rollback(req->db);
-        if (st == NPH_ERR_CONFLICT)
-            api_error(resp, 409, "Aggregate %s already exists.", name);
-        else
-            api_error_from(resp, &err);
+    char conflict[300];
+    snprintf(conflict, sizeof(conflict), "Aggregate %s already exists.", name);
+    if (!api_commit(req, resp, st, &err, conflict))
         return;
-    }
     req->params[0] = id;
     nph_auto_json *agg = find(req, resp);
     if (agg)
@@ -327,16 +321,10 @@ void api_aggregates_update(struct api_request *req, struct api_response *resp)
         st = set_meta(req->db, id, AZ_KEY, az, &err);
     if (st == NPH_OK)
         st = touch(req->db, id, &err);
-    if (st == NPH_OK)
-        st = nph_db_commit(req->db, &err);
-    if (st != NPH_OK) {
-        nph_db_rollback(req->db);
-        if (st == NPH_ERR_CONFLICT)
-            api_error(resp, 409, "Aggregate %s already exists.", name);
-        else
-            api_error_from(resp, &err);
+    char conflict[300];
+    snprintf(conflict, sizeof(conflict), "Aggregate %s already exists.", name ? name : "");
+    if (!api_commit(req, resp, st, &err, conflict))
         return;
-    }
     req->params[0] = id;
     reply_current(req, resp);
 }
@@ -480,13 +468,8 @@ static void set_metadata(struct api_request *req, struct api_response *resp, jso
     }
     if (st == NPH_OK)
         st = touch(req->db, id, &err);
-    if (st == NPH_OK)
-        st = nph_db_commit(req->db, &err);
-    if (st != NPH_OK) {
-        nph_db_rollback(req->db);
-        api_error_from(resp, &err);
+    if (!api_commit(req, resp, st, &err, NULL))
         return;
-    }
     req->params[0] = id;
     reply_current(req, resp);
 }

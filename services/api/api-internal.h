@@ -125,6 +125,11 @@ json_object *api_links(const struct api_request *req, const char *collection, co
 json_object *api_next_link(const struct api_request *req, const char *collection,
                            const char *marker, int limit);
 bool api_is_admin(struct api_request *req, struct api_response *resp);
+/* Ends the transaction the handler began: commits when `st` is NPH_OK,
+ * else rolls back and answers the error (`conflict`, when given, as the
+ * 409 message of NPH_ERR_CONFLICT).  True when committed. */
+bool api_commit(struct api_request *req, struct api_response *resp, nph_status st, nph_error *err,
+                const char *conflict);
 /* obj[key] (borrowed), NULL when absent or null. */
 json_object *api_member(json_object *obj, const char *key);
 /* A stored time "YYYY-MM-DDTHH:MM:SS.ffffffZ" as Nova's API writes most

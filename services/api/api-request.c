@@ -172,3 +172,18 @@ json_object *api_timestamp(const char *stored)
     out[strcspn(out, "Z")] = '\0';
     return json_object_new_string(out);
 }
+
+bool api_commit(struct api_request *req, struct api_response *resp, nph_status st, nph_error *err,
+                const char *conflict)
+{
+    if (st == NPH_OK)
+        st = nph_db_commit(req->db, err);
+    if (st == NPH_OK)
+        return true;
+    nph_db_rollback(req->db);
+    if (st == NPH_ERR_CONFLICT && conflict)
+        api_error(resp, 409, "%s", conflict);
+    else
+        api_error_from(resp, err);
+    return false;
+}

@@ -146,14 +146,8 @@ void api_server_groups_delete(struct api_request *req, struct api_response *resp
     if (st == NPH_OK)
         st = nph_db_execute(req->db, "UPDATE instance_groups SET deleted = id WHERE id = ?", params,
                             1, NULL, &err);
-    if (st == NPH_OK)
-        st = nph_db_commit(req->db, &err);
-    if (st != NPH_OK) {
-        nph_db_rollback(req->db);
-        api_error_from(resp, &err);
-        return;
-    }
-    resp->status = 204;
+    if (api_commit(req, resp, st, &err, NULL))
+        resp->status = 204;
 }
 
 /* ---- create ---------------------------------------------------------------- */

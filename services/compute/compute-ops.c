@@ -227,6 +227,29 @@ static nph_status simple_operation(nph_compute *c, const struct simple_op *op, c
 /* ------------------------------------------------------------------------ */
 /* Build and delete.                                                        */
 
+/* The record's changes after a spawn or rebuild: the power state,
+ * `vm_state` (NULL: the one the power state means) and launched_at; or
+ * ERROR with a fault when `st` failed. */
+static json_object *launch_outcome(nph_compute *c, nph_driver *drv, const struct instance_view *view,
+                                   nph_status st, const nph_error *why, const char *vm_state)
+{
+    json_object *changes = json_object_new_object();
+    json_object_object_add(changes, "task_state", NULL);
+    if (st != NPH_OK) {
+        nph_json_add_string(changes, "vm_state", "error");
+        record_fault(c, view->inst.uuid, why);
+        return changes;
+    }
+    char now[NPH_ISO_TIME_LEN];
+    nph_clock_iso_now(now);
+    nph_power_state ps = driver_power_state(drv, &view->inst);
+    nph_json_add_int(changes, "power_state", ps);
+    nph_json_add_string(changes, "vm_state", vm_state ? vm_state : vm_state_for(ps));
+    nph_json_add_string(changes, "launched_at", now);
+    return changes;
+}
+
+
 static nph_status build(nph_compute *c, const char *uuid, json_object *image, nph_error *err)
 {
     struct instance_view view;
@@ -245,21 +268,11 @@ static nph_status build(nph_compute *c, const char *uuid, json_object *image, np
     nph_error why = NPH_ERROR_INIT;
     struct nph_spawn_args spawn_args = { 0 };
     st = NPH_DRIVER_CALL(drv, spawn, &why, &view.inst, &spawn_args);
-    nph_auto_json *changes = json_object_new_object();
-    json_object_object_add(changes, "task_state", NULL);
-    if (st == NPH_OK) {
-        char now[NPH_ISO_TIME_LEN];
-        nph_clock_iso_now(now);
-        nph_power_state ps = driver_power_state(drv, &view.inst);
-        nph_json_add_string(changes, "vm_state", "active");
-        nph_json_add_int(changes, "power_state", ps);
-        nph_json_add_string(changes, "launched_at", now);
+    nph_auto_json *changes = launch_outcome(c, drv, &view, st, &why, "active");
+    if (st == NPH_OK)
         nph_info("instance %s spawned on node %s", uuid, view.inst.node);
-    } else {
+    else
         nph_err("build of instance %s failed: %s", uuid, why.message);
-        nph_json_add_string(changes, "vm_state", "error");
-        record_fault(c, uuid, &why);
-    }
     nph_status up = update_record(c, uuid, changes, "spawning", err);
     if (st == NPH_OK && up != NPH_OK) {
         /* The record went away (deleted meanwhile): leave no orphan guest. */
@@ -341,21 +354,11 @@ static nph_status rebuild(nph_compute *c, const char *uuid, json_object *image, 
     st = NPH_DRIVER_CALL(drv, rebuild, &why, &view.inst, &view.image);
     if (st == NPH_OK && was_stopped)
         st = NPH_DRIVER_CALL(drv, power_off, &why, &view.inst, 60);
-    nph_auto_json *changes = json_object_new_object();
-    json_object_object_add(changes, "task_state", NULL);
-    if (st == NPH_OK) {
-        char now[NPH_ISO_TIME_LEN];
-        nph_clock_iso_now(now);
-        nph_power_state ps = driver_power_state(drv, &view.inst);
-        nph_json_add_int(changes, "power_state", ps);
-        nph_json_add_string(changes, "vm_state", vm_state_for(ps));
-        nph_json_add_string(changes, "launched_at", now);
+    nph_auto_json *changes = launch_outcome(c, drv, &view, st, &why, NULL);
+    if (st == NPH_OK)
         nph_info("instance %s rebuilt from image %s", uuid, view.image.id);
-    } else {
+    else
         nph_warn("rebuild of instance %s failed: %s", uuid, why.message);
-        nph_json_add_string(changes, "vm_state", "error");
-        record_fault(c, uuid, &why);
-    }
     nph_status up = update_record(c, uuid, changes, "rebuilding", err);
     action_event(c, uuid, "rebuild", "compute_rebuild_instance", st == NPH_OK ? "Success" : "Error");
     instance_view_free(&view);
