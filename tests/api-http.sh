@@ -272,6 +272,7 @@ check "set_metadata merges with the zone" is "$(jget 'sorted(d["aggregate"]["met
 req GET /v2.1/os-availability-zone ''
 check "the host's zone is listed" is "$(jget '[z["zoneName"] for z in d["availabilityZoneInfo"]]')" "['zone-a']"
 req GET /v2.1/os-services ''
+check "os-services lists the conductor, up, in zone internal" is "$(jget '[s["state"] + " " + s["zone"] for s in d["services"] if s["binary"] == "nova-conductor"]')" "['up internal']"
 check "os-services shows the zone of the compute" is "$(jget '[s["zone"] for s in d["services"] if s["binary"] == "nova-compute"]')" "['zone-a']"
 req POST /v2.1/servers "{\"server\": {\"name\": \"z-1\", \"flavorRef\": \"1\", \"imageRef\": \"$image\", \"availability_zone\": \"zone-b\"}}"
 check "a server in a zone no host is in is 400" is "$status" 400

@@ -115,7 +115,8 @@ static nph_status start(const nph_config *cfg, struct services *s, nph_error *er
 {
     nph_status st = nph_bus_open("inproc://", "aio", &s->bus, err);
     if (st == NPH_OK)
-        st = nph_conductor_start(cfg, s->bus, &s->conductor, err);
+        st = nph_conductor_start(cfg, nph_config_get(cfg, "DEFAULT", "host", "aio"), s->bus,
+                                 &s->conductor, err);
     if (st == NPH_OK)
         st = nph_compute_start(cfg, nph_config_get(cfg, "DEFAULT", "host", "aio"), s->bus,
                                &s->compute, err);

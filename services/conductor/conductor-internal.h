@@ -13,6 +13,14 @@ struct nph_conductor {
     int64_t service_down_time_s;
     double cpu_ratio, ram_ratio, disk_ratio;
     char *default_az;        /* [DEFAULT] default_availability_zone */
+
+    /* The service row's heartbeat, so os-services lists nova-conductor. */
+    char *host;
+    int64_t report_interval_s;
+    pthread_t heartbeat;
+    bool heartbeat_started, stopping;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
 };
 
 /* A conductor method: `args` borrowed, *result a new reference or NULL. */

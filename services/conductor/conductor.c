@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "conductor-internal.h"
+#include "db-objects.h"
 #include "error.h"
 #include "log.h"
 
@@ -86,6 +88,12 @@ static nph_status read_config(nph_conductor *c, const nph_config *cfg, int64_t *
     if (st == NPH_OK)
         st = nph_config_get_double(cfg, "DEFAULT", "disk_allocation_ratio", 1.0, &c->disk_ratio,
                                    err);
+    if (st == NPH_OK)
+        st = nph_config_get_int(cfg, "DEFAULT", "report_interval", 10, &c->report_interval_s, err);
+    if (st == NPH_OK && c->report_interval_s < 1)
+        st = nph_config_entry_error(err, NPH_ERR_INVALID,
+                                    nph_config_find(cfg, "DEFAULT", "report_interval"),
+                                    "must be at least 1 second");
     if (st == NPH_OK && !(c->default_az = strdup(nph_config_get(cfg, "DEFAULT",
                                                                 "default_availability_zone", "nova"))))
         st = nph_error_set(err, NPH_ERR_NO_MEMORY, "out of memory");
@@ -96,8 +104,31 @@ static nph_status read_config(nph_conductor *c, const nph_config *cfg, int64_t *
     return st;
 }
 
-nph_status nph_conductor_start(const nph_config *cfg, nph_bus *bus, nph_conductor **out,
-                               nph_error *err)
+/* Write the service row now and every report_interval until stopped. */
+static void *heartbeat_main(void *arg)
+{
+    nph_conductor *c = arg;
+    nph_db *db = NULL;
+    pthread_mutex_lock(&c->lock);
+    while (!c->stopping) {
+        pthread_mutex_unlock(&c->lock);
+        nph_error err = NPH_ERROR_INIT;
+        if (!db && nph_db_open(c->db_url, &db, &err) != NPH_OK)
+            db = NULL;
+        if (db && nph_db_service_upsert(db, c->host, "nephele-conductor", "conductor", &err) != NPH_OK)
+            nph_warn("conductor heartbeat: %s", err.message);
+        struct timespec until = nph_clock_deadline((long)c->report_interval_s * 1000);
+        pthread_mutex_lock(&c->lock);
+        if (!c->stopping)
+            pthread_cond_timedwait(&c->wake, &c->lock, &until);
+    }
+    pthread_mutex_unlock(&c->lock);
+    nph_db_close(db);
+    return NULL;
+}
+
+nph_status nph_conductor_start(const nph_config *cfg, const char *host, nph_bus *bus,
+                               nph_conductor **out, nph_error *err)
 {
     nph_conductor *c = calloc(1, sizeof(*c));
     if (!c)
@@ -106,11 +137,15 @@ nph_status nph_conductor_start(const nph_config *cfg, nph_bus *bus, nph_conducto
     nph_status st = read_config(c, cfg, &workers, err);
     c->bus = bus;
     c->db_url = strdup(nph_conductor_db_url(cfg));
-    if (st == NPH_OK && !c->db_url)
+    c->host = strdup(host);
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->wake, NULL);
+    if (st == NPH_OK && (!c->db_url || !c->host))
         st = nph_error_set(err, NPH_ERR_NO_MEMORY, "out of memory");
     if (st != NPH_OK) {
         free(c->db_url);
         free(c->default_az);
+        free(c->host);
         free(c);
         return st;
     }
@@ -130,6 +165,12 @@ nph_status nph_conductor_start(const nph_config *cfg, nph_bus *bus, nph_conducto
                            version, nph_db_schema_latest());
     if (st == NPH_OK)
         st = nph_bus_serve(bus, "conductor", (unsigned)workers, handle, c, err);
+    if (st == NPH_OK) {
+        int rc = pthread_create(&c->heartbeat, NULL, heartbeat_main, c);
+        c->heartbeat_started = rc == 0;
+        if (rc != 0)
+            st = nph_error_set(err, NPH_ERR_NO_MEMORY, "cannot start the heartbeat thread");
+    }
     if (st != NPH_OK) {
         nph_conductor_free(c);
         return st;
@@ -143,11 +184,21 @@ void nph_conductor_free(nph_conductor *c)
 {
     if (!c)
         return;
+    if (c->heartbeat_started) {
+        pthread_mutex_lock(&c->lock);
+        c->stopping = true;
+        pthread_cond_signal(&c->wake);
+        pthread_mutex_unlock(&c->lock);
+        pthread_join(c->heartbeat, NULL);
+    }
+    pthread_mutex_destroy(&c->lock);
+    pthread_cond_destroy(&c->wake);
     /* Worker connections close with their threads; the calling thread's too. */
     nph_db_close(pthread_getspecific(c->db_key));
     pthread_setspecific(c->db_key, NULL);
     pthread_key_delete(c->db_key);
     free(c->db_url);
     free(c->default_az);
+    free(c->host);
     free(c);
 }

@@ -6,8 +6,8 @@
  * and deletes.  It serves the "conductor" topic of the bus.
  *
  * Configuration read: [database] connection, [conductor] workers,
- * [DEFAULT] service_down_time, cpu_allocation_ratio, ram_allocation_ratio,
- * disk_allocation_ratio.
+ * [DEFAULT] service_down_time, report_interval, cpu_allocation_ratio,
+ * ram_allocation_ratio, disk_allocation_ratio, default_availability_zone.
  */
 #ifndef NPH_CONDUCTOR_H
 #define NPH_CONDUCTOR_H
@@ -17,9 +17,10 @@
 
 typedef struct nph_conductor nph_conductor;
 
-/* Check the configuration and the database, then serve the topic. */
-nph_status nph_conductor_start(const nph_config *cfg, nph_bus *bus, nph_conductor **out,
-                               nph_error *err);
+/* Check the configuration and the database, then serve the topic and
+ * keep the service row of `host` (binary nephele-conductor) up to date. */
+nph_status nph_conductor_start(const nph_config *cfg, const char *host, nph_bus *bus,
+                               nph_conductor **out, nph_error *err);
 /* Stop serving (the bus must be closed first, or stays open for others). */
 void nph_conductor_free(nph_conductor *c);
 

@@ -7,7 +7,7 @@
 
 static nph_status start(struct nph_daemon *d, nph_bus *bus, void **service, nph_error *err)
 {
-    return nph_conductor_start(d->cfg, bus, (nph_conductor **)service, err);
+    return nph_conductor_start(d->cfg, d->host, bus, (nph_conductor **)service, err);
 }
 
 static void stop(void *service)

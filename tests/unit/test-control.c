@@ -290,7 +290,7 @@ int main(void)
     if (st == NPH_OK)
         st = nph_bus_open("inproc://", "test-control", &bus, &err);
     if (st == NPH_OK)
-        st = nph_conductor_start(cfg, bus, &conductor, &err);
+        st = nph_conductor_start(cfg, "test-host", bus, &conductor, &err);
     if (st == NPH_OK)
         st = nph_compute_start(cfg, "host-a", bus, &compute, &err);
     if (st != NPH_OK) {
