@@ -377,6 +377,11 @@ req POST "/v2.1/servers/$server/action" '{"createImage": {"name": "snap-2"}}' 'O
 check "from 2.45 createImage answers the image_id" is "$(jget 'len(d["image_id"])')" 36
 req POST "/v2.1/servers/$server/action" '{"createImage": {}}'
 check "createImage without a name is 400" is "$status" 400
+req POST "/v2.1/servers/$server/remote-consoles" '{"remote_console": {"protocol": "vnc", "type": "novnc"}}' \
+  'OpenStack-API-Version: compute 2.6'
+check "remote consoles answer 501 until a console proxy exists" is "$status" 501
+req POST "/v2.1/servers/$server/action" '{"resize": {"flavorRef": "2"}}'
+check "so does resize, until it lands" is "$status" 501
 
 # --- delete ----------------------------------------------------------------------------
 req DELETE "/v2.1/servers/$server" ''

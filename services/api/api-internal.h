@@ -223,6 +223,7 @@ void api_servers_show(struct api_request *req, struct api_response *resp);
 void api_servers_update(struct api_request *req, struct api_response *resp);
 void api_servers_delete(struct api_request *req, struct api_response *resp);
 void api_servers_action(struct api_request *req, struct api_response *resp);
+void api_server_remote_consoles(struct api_request *req, struct api_response *resp);
 void api_server_metadata_list(struct api_request *req, struct api_response *resp);
 void api_server_metadata_show(struct api_request *req, struct api_response *resp);
 void api_server_metadata_replace(struct api_request *req, struct api_response *resp);

@@ -22,6 +22,7 @@ static const struct route routes[] = {
     { "PUT", "servers/{}", api_servers_update, 0 },
     { "DELETE", "servers/{}", api_servers_delete, 0 },
     { "POST", "servers/{}/action", api_servers_action, 0 },
+    { "POST", "servers/{}/remote-consoles", api_server_remote_consoles, 6 },
     { "GET", "servers/{}/metadata", api_server_metadata_list, 0 },
     { "PUT", "servers/{}/metadata", api_server_metadata_replace, 0 },
     { "POST", "servers/{}/metadata", api_server_metadata_update, 0 },

@@ -230,7 +230,8 @@ void api_servers_action(struct api_request *req, struct api_response *resp)
                                              "trigger_crash_dump", "evacuate", NULL };
         for (const char *const *l = later; *l; l++) {
             if (strcmp(*l, action) == 0) {
-                api_error(resp, 501, "The '%s' action is not implemented by this cloud yet.",
+                api_error(resp, 501, "The requested functionality is not supported: this cloud "
+                                     "does not implement the '%s' action yet.",
                           action);
                 return;
             }
@@ -238,4 +239,14 @@ void api_servers_action(struct api_request *req, struct api_response *resp)
         api_error(resp, 400, "There is no such action: %s", action);
         return;
     }
+}
+
+/* POST /servers/ID/remote-consoles (2.6): consoles need a proxy
+ * (novncproxy and kin) that this cloud does not run yet. */
+void api_server_remote_consoles(struct api_request *req, struct api_response *resp)
+{
+    nph_auto_json *inst = NULL;
+    if (api_server_lookup(req, resp, req->params[0], &inst))
+        api_error(resp, 501, "The requested functionality is not supported: remote consoles need "
+                             "a console proxy, which this cloud does not run yet.");
 }
