@@ -390,7 +390,8 @@ void api_limits_show(struct api_request *req, struct api_response *resp)
     }
     json_object *abs = json_object_new_object();
     nph_json_add_int(abs, "maxServerMeta", limits[API_QUOTA_METADATA_ITEMS]);
-    nph_json_add_int(abs, "maxImageMeta", 128);
+    if (req->minor < 39) /* 2.39 dropped the image-metadata proxy's limit */
+        nph_json_add_int(abs, "maxImageMeta", 128);
     if (req->minor < 57) {
         nph_json_add_int(abs, "maxPersonality", limits[API_QUOTA_INJECTED_FILES]);
         nph_json_add_int(abs, "maxPersonalitySize", limits[API_QUOTA_INJECTED_FILE_CONTENT_BYTES]);

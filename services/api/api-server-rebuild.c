@@ -171,7 +171,7 @@ void api_server_rebuild(struct api_request *req, struct api_response *resp, json
         return;
     char generated[13];
     random_password(generated);
-    api_server_reply(req, resp, record, 202, pass ? json_object_get_string(pass) : generated);
+    api_server_reply(req, resp, record, API_VIEW_UPDATE, 202, pass ? json_object_get_string(pass) : generated);
 }
 
 /* ---- createImage ------------------------------------------------------------ */

@@ -320,8 +320,28 @@ static const char *or_empty(const char *s)
     return s ? s : "";
 }
 
+/* The fields Nova's API extensions added (zone, key, usage, states,
+ * volumes, security groups, and the admin's host attributes). */
+static void put_extended_fields(const struct api_request *req, nph_buffer *out,
+                                const struct api_server_row *row)
+{
+    kv_string(out, "OS-EXT-AZ:availability_zone", or_empty(row->text[SR_AZ]));
+    kv_string(out, "config_drive", or_empty(row->text[SR_CONFIG_DRIVE]));
+    kv_string(out, "key_name", row->text[SR_KEY_NAME]);
+    kv_time(out, "OS-SRV-USG:launched_at", row->text[SR_LAUNCHED], true);
+    kv_time(out, "OS-SRV-USG:terminated_at", row->text[SR_TERMINATED], true);
+    kv_string(out, "OS-EXT-STS:task_state", row->text[SR_TASK_STATE]);
+    kv_string(out, "OS-EXT-STS:vm_state", row->text[SR_VM_STATE]);
+    kv_int(out, "OS-EXT-STS:power_state", row->num[SR_POWER_STATE - SR_ID]);
+    put(out, ",\"os-extended-volumes:volumes_attached\":[]");
+    put(out, ",\"security_groups\":[{\"name\":\"default\"}]");
+    if (req->ctx.is_admin)
+        put_admin_fields(req, out, row);
+}
+
 void api_server_view(const struct api_request *req, nph_buffer *out,
-                     const struct api_server_row *row, json_object *fault, bool show)
+                     const struct api_server_row *row, json_object *fault,
+                     enum api_server_view_kind kind)
 {
     const char *vm_state = row->text[SR_VM_STATE], *task = row->text[SR_TASK_STATE];
     const char *image = row->text[SR_IMAGE], *host = row->text[SR_HOST];
@@ -336,6 +356,8 @@ void api_server_view(const struct api_request *req, nph_buffer *out,
     char hid[SHA224_DIGEST_SIZE * 2 + 1];
     host_id(row->text[SR_PROJECT], host, hid);
     kv_string(out, "hostId", hid);
+    key(out, "links");
+    put_links(req, out, "servers", row->text[SR_UUID]);
     key(out, "image");
     if (image && *image) {
         put(out, "{\"id\":");
@@ -356,18 +378,9 @@ void api_server_view(const struct api_request *req, nph_buffer *out,
     kv_string(out, "OS-DCF:diskConfig", "MANUAL");
     if (vm_state && (strcmp(vm_state, "building") == 0 || strcmp(vm_state, "active") == 0))
         kv_int(out, "progress", 0);
-    kv_string(out, "OS-EXT-AZ:availability_zone", or_empty(row->text[SR_AZ]));
-    kv_string(out, "config_drive", or_empty(row->text[SR_CONFIG_DRIVE]));
-    kv_string(out, "key_name", row->text[SR_KEY_NAME]);
-    kv_time(out, "OS-SRV-USG:launched_at", row->text[SR_LAUNCHED], true);
-    kv_time(out, "OS-SRV-USG:terminated_at", row->text[SR_TERMINATED], true);
-    kv_string(out, "OS-EXT-STS:task_state", task);
-    kv_string(out, "OS-EXT-STS:vm_state", vm_state);
-    kv_int(out, "OS-EXT-STS:power_state", row->num[SR_POWER_STATE - SR_ID]);
-    put(out, ",\"os-extended-volumes:volumes_attached\":[]");
-    put(out, ",\"security_groups\":[{\"name\":\"default\"}]");
-    if (req->ctx.is_admin)
-        put_admin_fields(req, out, row);
+    /* Update and rebuild answered without the extensions' fields until 2.75. */
+    if (kind != API_VIEW_UPDATE || req->minor >= 75)
+        put_extended_fields(req, out, row);
     if (req->minor >= 9) {
         key(out, "locked");
         put(out, row->num[SR_LOCKED - SR_ID] ? "true" : "false");
@@ -380,7 +393,7 @@ void api_server_view(const struct api_request *req, nph_buffer *out,
         put(out, ",\"tags\":[]");
     if (req->minor >= 63)
         put(out, ",\"trusted_image_certificates\":null");
-    if (req->minor >= 71 && show)
+    if (req->minor >= 71 && kind != API_VIEW_DETAIL)
         put(out, ",\"server_groups\":[]");
     if (req->minor >= 73)
         put(out, ",\"locked_reason\":null");

@@ -65,7 +65,7 @@ void api_server_action_start(struct api_request *req, const char *uuid, const ch
 
 /* {"server": VIEW} as the answer. */
 void api_server_reply(struct api_request *req, struct api_response *resp, json_object *inst,
-                      unsigned status, const char *admin_pass)
+                      enum api_server_view_kind kind, unsigned status, const char *admin_pass)
 {
     struct api_server_row row;
     api_server_row_from_json(&row, inst);
@@ -73,8 +73,7 @@ void api_server_reply(struct api_request *req, struct api_response *resp, json_o
                                ? api_server_fault(req, row.text[SR_UUID]) : NULL;
     nph_auto_buffer out = NPH_BUFFER_INIT;
     nph_buffer_append(&out, "{\"server\":", 10);
-    /* Show, update and rebuild all answer the whole view (2.71: server_groups too). */
-    api_server_view(req, &out, &row, fault, true);
+    api_server_view(req, &out, &row, fault, kind);
     if (admin_pass) { /* into the server object, before its closing brace */
         out.len--;
         json_object *pass = json_object_new_string(admin_pass);
@@ -89,7 +88,7 @@ void api_servers_show(struct api_request *req, struct api_response *resp)
 {
     nph_auto_json *inst = NULL;
     if (api_server_lookup(req, resp, req->params[0], &inst))
-        api_server_reply(req, resp, inst, 200, NULL);
+        api_server_reply(req, resp, inst, API_VIEW_SHOW, 200, NULL);
 }
 
 void api_servers_update(struct api_request *req, struct api_response *resp)
@@ -138,7 +137,7 @@ void api_servers_update(struct api_request *req, struct api_response *resp)
         json_object_put(inst);
         inst = updated;
     }
-    api_server_reply(req, resp, inst, 200, NULL);
+    api_server_reply(req, resp, inst, API_VIEW_UPDATE, 200, NULL);
 }
 
 /* Locked servers refuse everything but an admin. */

@@ -31,10 +31,17 @@ bool api_flavor_id_of(const char *flavor_text, char *out, size_t len);
 /* {"id", "name", "links"} */
 void api_server_brief(const struct api_request *req, nph_buffer *out,
                       const struct api_server_row *row);
-/* The full view; `fault` (may be NULL) is the newest fault of an ERROR
- * server; `show` adds what only GET /servers/ID has. */
+/* Which answer a view is for: Nova's differ a little. */
+enum api_server_view_kind {
+    API_VIEW_DETAIL, /* GET /servers/detail */
+    API_VIEW_SHOW,   /* GET /servers/ID (2.71: server_groups) */
+    API_VIEW_UPDATE, /* PUT /servers/ID and rebuild: the basic fields until 2.75 */
+};
+/* The view of one server; `fault` (may be NULL) is the newest fault of an
+ * ERROR server. */
 void api_server_view(const struct api_request *req, nph_buffer *out,
-                     const struct api_server_row *row, json_object *fault, bool show);
+                     const struct api_server_row *row, json_object *fault,
+                     enum api_server_view_kind kind);
 
 /* api-servers.c */
 /* The instance `id` names, if the caller may see it; else a 404 in resp
@@ -48,7 +55,7 @@ bool api_server_check_unlocked(struct api_request *req, struct api_response *res
                                json_object *inst);
 /* {"server": full view}, with adminPass when given (rebuild). */
 void api_server_reply(struct api_request *req, struct api_response *resp, json_object *inst,
-                      unsigned status, const char *admin_pass);
+                      enum api_server_view_kind kind, unsigned status, const char *admin_pass);
 
 /* api-server-rebuild.c: the rebuild and createImage actions. */
 void api_server_rebuild(struct api_request *req, struct api_response *resp, json_object *inst,
