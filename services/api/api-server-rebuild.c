@@ -153,8 +153,11 @@ void api_server_rebuild(struct api_request *req, struct api_response *resp, json
         json_object_object_add(changes, "display_name", json_object_get(name));
     if (metadata)
         json_object_object_add(changes, "metadata", json_object_get(metadata));
-    if (json_object_object_get_ex(arg, "description", NULL)) /* 2.19+; null clears it */
-        json_object_object_add(changes, "description", json_object_get(api_member(arg, "description")));
+    /* description (2.19) and user_data (2.57): null clears them */
+    static const char *const clearable[] = { "description", "user_data" };
+    for (size_t i = 0; i < 2; i++)
+        if (json_object_object_get_ex(arg, clearable[i], NULL))
+            json_object_object_add(changes, clearable[i], json_object_get(api_member(arg, clearable[i])));
     const char *uuid = text(inst, "uuid");
     nph_error err = NPH_ERROR_INIT;
     json_object *updated = NULL;
@@ -171,7 +174,7 @@ void api_server_rebuild(struct api_request *req, struct api_response *resp, json
         return;
     char generated[13];
     random_password(generated);
-    api_server_reply(req, resp, record, API_VIEW_UPDATE, 202, pass ? json_object_get_string(pass) : generated);
+    api_server_reply(req, resp, record, API_VIEW_REBUILD, 202, pass ? json_object_get_string(pass) : generated);
 }
 
 /* ---- createImage ------------------------------------------------------------ */

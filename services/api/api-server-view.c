@@ -285,7 +285,7 @@ static void put_fault(nph_buffer *out, json_object *fault, bool is_admin)
 }
 
 static void put_admin_fields(const struct api_request *req, nph_buffer *out,
-                             const struct api_server_row *row)
+                             const struct api_server_row *row, enum api_server_view_kind kind)
 {
     char instance_name[32];
     snprintf(instance_name, sizeof(instance_name), "instance-%08llx",
@@ -300,7 +300,8 @@ static void put_admin_fields(const struct api_request *req, nph_buffer *out,
         kv_string(out, "OS-EXT-SRV-ATTR:kernel_id", "");
         kv_string(out, "OS-EXT-SRV-ATTR:ramdisk_id", "");
         kv_string(out, "OS-EXT-SRV-ATTR:root_device_name", "/dev/vda");
-        kv_string(out, "OS-EXT-SRV-ATTR:user_data", row->text[SR_USER_DATA]);
+        if (kind != API_VIEW_REBUILD) /* rebuild has its own user_data (below) */
+            kv_string(out, "OS-EXT-SRV-ATTR:user_data", row->text[SR_USER_DATA]);
     }
 }
 
@@ -323,7 +324,7 @@ static const char *or_empty(const char *s)
 /* The fields Nova's API extensions added (zone, key, usage, states,
  * volumes, security groups, and the admin's host attributes). */
 static void put_extended_fields(const struct api_request *req, nph_buffer *out,
-                                const struct api_server_row *row)
+                                const struct api_server_row *row, enum api_server_view_kind kind)
 {
     kv_string(out, "OS-EXT-AZ:availability_zone", or_empty(row->text[SR_AZ]));
     kv_string(out, "config_drive", or_empty(row->text[SR_CONFIG_DRIVE]));
@@ -336,7 +337,7 @@ static void put_extended_fields(const struct api_request *req, nph_buffer *out,
     put(out, ",\"os-extended-volumes:volumes_attached\":[]");
     put(out, ",\"security_groups\":[{\"name\":\"default\"}]");
     if (req->ctx.is_admin)
-        put_admin_fields(req, out, row);
+        put_admin_fields(req, out, row, kind);
 }
 
 void api_server_view(const struct api_request *req, nph_buffer *out,
@@ -379,8 +380,10 @@ void api_server_view(const struct api_request *req, nph_buffer *out,
     if (vm_state && (strcmp(vm_state, "building") == 0 || strcmp(vm_state, "active") == 0))
         kv_int(out, "progress", 0);
     /* Update and rebuild answered without the extensions' fields until 2.75. */
-    if (kind != API_VIEW_UPDATE || req->minor >= 75)
-        put_extended_fields(req, out, row);
+    if ((kind != API_VIEW_UPDATE && kind != API_VIEW_REBUILD) || req->minor >= 75)
+        put_extended_fields(req, out, row, kind);
+    if (kind == API_VIEW_REBUILD && req->minor >= 57)
+        kv_string(out, "user_data", row->text[SR_USER_DATA]);
     if (req->minor >= 9) {
         key(out, "locked");
         put(out, row->num[SR_LOCKED - SR_ID] ? "true" : "false");

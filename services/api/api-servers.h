@@ -35,7 +35,8 @@ void api_server_brief(const struct api_request *req, nph_buffer *out,
 enum api_server_view_kind {
     API_VIEW_DETAIL, /* GET /servers/detail */
     API_VIEW_SHOW,   /* GET /servers/ID (2.71: server_groups) */
-    API_VIEW_UPDATE, /* PUT /servers/ID and rebuild: the basic fields until 2.75 */
+    API_VIEW_UPDATE, /* PUT /servers/ID: the basic fields until 2.75 */
+    API_VIEW_REBUILD, /* the same, and user_data from 2.57 */
 };
 /* The view of one server; `fault` (may be NULL) is the newest fault of an
  * ERROR server. */
