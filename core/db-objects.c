@@ -30,7 +30,8 @@ static const char *const node_columns[] = {
 };
 
 /* Columns holding JSON text, handed out as objects. */
-static const char *const json_columns[] = { "flavor", "metadata", "properties", NULL };
+static const char *const json_columns[] = { "flavor", "metadata", "properties", "old_flavor",
+                                            "new_flavor", NULL };
 
 static bool listed(const char *const *list, const char *name)
 {

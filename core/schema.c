@@ -131,7 +131,14 @@ static const char migration_2[] =
     " deleted BIGINT NOT NULL DEFAULT 0);"
     "CREATE INDEX images_name_idx ON images (name, deleted);";
 
-static const char *const migrations[] = { migration_1, migration_2 };
+/* 3: a resize keeps both flavors on its migration record until it is
+ * confirmed or reverted. */
+static const char migration_3[] =
+    "ALTER TABLE migrations ADD COLUMN old_flavor TEXT;"
+    "ALTER TABLE migrations ADD COLUMN new_flavor TEXT;"
+    "CREATE INDEX migrations_instance_idx ON migrations (instance_uuid, status);";
+
+static const char *const migrations[] = { migration_1, migration_2, migration_3 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 int nph_db_schema_latest(void)

@@ -85,6 +85,12 @@ check "gives an active image" out_is active
 check "image show of the snapshot" os image show cli-1-snap -f value -c disk_format
 check "a raw disk" out_is raw
 check "image delete of the snapshot" os image delete cli-1-snap
+check "server resize --wait" os server resize --flavor m1.small --wait cli-1
+check "cli-1 waits in VERIFY_RESIZE" stopped VERIFY_RESIZE
+check "server resize confirm" os server resize confirm cli-1
+check "cli-1 is ACTIVE on m1.small" stopped ACTIVE
+check "server show" os server show cli-1 -f value -c flavor
+check "names m1.small" out_has m1.small
 
 check "flavor create" os flavor create --ram 256 --disk 1 --vcpus 1 --id 99 f.test -f value -c name
 check "flavor show" os flavor show f.test -f value -c ram

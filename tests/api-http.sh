@@ -377,11 +377,32 @@ req POST "/v2.1/servers/$server/action" '{"createImage": {"name": "snap-2"}}' 'O
 check "from 2.45 createImage answers the image_id" is "$(jget 'len(d["image_id"])')" 36
 req POST "/v2.1/servers/$server/action" '{"createImage": {}}'
 check "createImage without a name is 400" is "$status" 400
+# --- resize ----------------------------------------------------------------------------
+flavor_of() { req GET "/v2.1/servers/$server" '' 'OpenStack-API-Version: compute 2.47'; jget 'd["server"]["flavor"]["original_name"] + " " + d["server"]["status"]'; }
+req POST "/v2.1/servers/$server/action" '{"resize": {"flavorRef": "1"}}'
+check "resize to the same flavor is 400" is "$status" 400
+req POST "/v2.1/servers/$server/action" '{"resize": {"flavorRef": "no-such"}}'
+check "resize to an unknown flavor is 400" is "$status" 400
+req POST "/v2.1/servers/$server/action" '{"confirmResize": null}'
+check "confirmResize of a server not resized is 409" is "$status" 409
+req POST "/v2.1/servers/$server/action" '{"resize": {"flavorRef": "2"}}'
+check "resize answers 202" is "$status" 202
+verify_resize() { for _ in $(seq 1 100); do [ "$(flavor_of)" = "$1" ] && return 0; sleep 0.1; done; echo "#   got '$(flavor_of)'"; return 1; }
+check "the server waits in VERIFY_RESIZE with the new flavor" verify_resize "m1.small VERIFY_RESIZE"
+req POST "/v2.1/servers/$server/action" '{"revertResize": null}'
+check "revertResize answers 202" is "$status" 202
+check "back on the old flavor, ACTIVE" verify_resize "m1.tiny ACTIVE"
+req POST "/v2.1/servers/$server/action" '{"resize": {"flavorRef": "2"}}'
+check "resize again" verify_resize "m1.small VERIFY_RESIZE"
+req POST "/v2.1/servers/$server/action" '{"confirmResize": null}'
+check "confirmResize answers 204" is "$status" 204
+check "the new flavor stays, ACTIVE" verify_resize "m1.small ACTIVE"
+req GET "/v2.1/servers/$server/os-instance-actions" ''
+check "os-instance-actions has the resizes, the revert and the confirm" \
+  is "$(jget '" ".join(a["action"] for a in d["instanceActions"][:4])')" "confirmResize resize revertResize resize"
 req POST "/v2.1/servers/$server/remote-consoles" '{"remote_console": {"protocol": "vnc", "type": "novnc"}}' \
   'OpenStack-API-Version: compute 2.6'
 check "remote consoles answer 501 until a console proxy exists" is "$status" 501
-req POST "/v2.1/servers/$server/action" '{"resize": {"flavorRef": "2"}}'
-check "so does resize, until it lands" is "$status" 501
 
 # --- delete ----------------------------------------------------------------------------
 req DELETE "/v2.1/servers/$server" ''

@@ -38,6 +38,14 @@ def expect(exc, fn):
     return run
 
 
+def wait_idle(client, server_id):
+    for _ in range(200):
+        if client.show_server(server_id)['server']['OS-EXT-STS:task_state'] is None:
+            return
+        time.sleep(0.05)
+    raise AssertionError('server %s stayed busy' % server_id)
+
+
 def wait_for(client, server_id, status):
     for _ in range(200):
         if client.show_server(server_id)['server']['status'] == status:
@@ -169,6 +177,17 @@ def run_version(v):
     check(v + ' active after reboot', lambda: wait_for(servers, sid, 'ACTIVE'))
     check(v + ' rebuild', lambda: servers.rebuild_server(sid, image_id))
     check(v + ' active after rebuild', lambda: wait_for(servers, sid, 'ACTIVE'))
+    check(v + ' resize', lambda: servers.resize_server(sid, '2'))
+    check(v + ' verify resize', lambda: wait_for(servers, sid, 'VERIFY_RESIZE'))
+    check(v + ' revert resize', lambda: servers.revert_resize_server(sid))
+    check(v + ' active after revert', lambda: wait_for(servers, sid, 'ACTIVE'))
+    check(v + ' resize again', lambda: servers.resize_server(sid, '2'))
+    check(v + ' verify resize again', lambda: wait_for(servers, sid, 'VERIFY_RESIZE'))
+    check(v + ' confirm resize', lambda: servers.confirm_resize_server(sid))
+    check(v + ' active after confirm', lambda: wait_for(servers, sid, 'ACTIVE'))
+    check(v + ' create image (snapshot)', lambda: images_client.ImagesClient(
+        provider, **endpoint).create_image(sid, name='i' + tag))
+    check(v + ' snapshot done', lambda: wait_idle(servers, sid))
     check(v + ' stop', lambda: servers.stop_server(sid))
     check(v + ' shutoff', lambda: wait_for(servers, sid, 'SHUTOFF'))
     check(v + ' stopping a stopped server is a conflict',

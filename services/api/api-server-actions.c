@@ -220,8 +220,13 @@ void api_servers_action(struct api_request *req, struct api_response *resp)
             return api_server_rebuild(req, resp, inst, arg);
         if (strcmp(action, "createImage") == 0)
             return api_server_create_image(req, resp, inst, arg);
-        static const char *const later[] = { "resize", "confirmResize", "revertResize",
-                                             "os-getVNCConsole",
+        if (strcmp(action, "resize") == 0)
+            return api_server_resize(req, resp, inst, arg);
+        if (strcmp(action, "confirmResize") == 0)
+            return api_server_confirm_resize(req, resp, inst);
+        if (strcmp(action, "revertResize") == 0)
+            return api_server_revert_resize(req, resp, inst);
+        static const char *const later[] = { "os-getVNCConsole",
                                              "os-getSPICEConsole", "os-getSerialConsole",
                                              "os-migrateLive", "migrate", "rescue", "unrescue",
                                              "shelve", "unshelve", "shelveOffload", "changePassword",

@@ -22,20 +22,12 @@ static const char *text(json_object *obj, const char *key)
     return json_object_get_string(api_member(obj, key));
 }
 
-/* vm_state in `allowed` and no task under way; false with Nova's 409. */
+/* The states the action may start from, and a host to do it. */
 static bool state_allows(struct api_response *resp, json_object *inst, const char *action,
                          const char *const *allowed)
 {
-    const char *vm_state = text(inst, "vm_state"), *task = text(inst, "task_state");
-    bool ok = false;
-    for (; *allowed && !ok; allowed++)
-        ok = vm_state && strcmp(*allowed, vm_state) == 0;
-    if (!ok || task) {
-        api_error(resp, 409, "Cannot '%s' instance %s while it is in %s %s", action,
-                  text(inst, "uuid"), ok ? "task_state" : "vm_state",
-                  ok ? task : vm_state ? vm_state : "None");
+    if (!api_server_state_allows(resp, inst, action, allowed))
         return false;
-    }
     if (!text(inst, "host")) {
         api_error(resp, 409, "Instance %s is not on any host", text(inst, "uuid"));
         return false;

@@ -383,22 +383,6 @@ static bool resolve_references(struct api_request *req, struct api_response *res
     return true;
 }
 
-/* The flavor as the instance keeps it: a snapshot, so later flavor edits do
- * not change running servers. */
-static json_object *flavor_snapshot(json_object *flavor)
-{
-    static const char *const kept[] = { "flavorid", "name", "vcpus", "memory_mb", "root_gb",
-                                        "ephemeral_gb", "swap", "rxtx_factor", "extra_specs",
-                                        "description" };
-    json_object *snap = json_object_new_object();
-    for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
-        json_object *v;
-        if (json_object_object_get_ex(flavor, kept[i], &v))
-            json_object_object_add(snap, kept[i], json_object_get(v));
-    }
-    return snap;
-}
-
 /* Nova's hostname from a display name: letters, digits and hyphens. */
 static void sanitize_hostname(const char *name, char *out, size_t len)
 {
@@ -436,7 +420,7 @@ static nph_status record_one(struct api_request *req, const struct create_reques
     nph_json_add_string(fields, "project_id", req->ctx.project_id);
     nph_json_add_string(fields, "user_id", req->ctx.user_id);
     nph_json_add_string(fields, "image_ref", cr->image_id);
-    json_object_object_add(fields, "flavor", flavor_snapshot(cr->flavor));
+    json_object_object_add(fields, "flavor", api_flavor_snapshot(cr->flavor));
     nph_json_add_string(fields, "vm_state", "building");
     nph_json_add_string(fields, "task_state", "scheduling");
     nph_json_add_int(fields, "power_state", 0);

@@ -422,3 +422,35 @@ void api_instance_actions_show(struct api_request *req, struct api_response *res
     json_object_object_add(body, "instanceAction", view);
     api_reply(resp, 200, body);
 }
+
+/* The flavor as the instance keeps it: a snapshot, so later flavor edits do
+ * not change running servers. */
+json_object *api_flavor_snapshot(json_object *flavor)
+{
+    static const char *const kept[] = { "flavorid", "name", "vcpus", "memory_mb", "root_gb",
+                                        "ephemeral_gb", "swap", "rxtx_factor", "extra_specs",
+                                        "description" };
+    json_object *snap = json_object_new_object();
+    for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+        json_object *v;
+        if (json_object_object_get_ex(flavor, kept[i], &v))
+            json_object_object_add(snap, kept[i], json_object_get(v));
+    }
+    return snap;
+}
+
+bool api_server_state_allows(struct api_response *resp, json_object *inst, const char *action,
+                             const char *const *vm_states)
+{
+    const char *vm_state = json_object_get_string(api_member(inst, "vm_state"));
+    const char *task = json_object_get_string(api_member(inst, "task_state"));
+    bool ok = false;
+    for (; *vm_states && !ok; vm_states++)
+        ok = vm_state && strcmp(*vm_states, vm_state) == 0;
+    if (ok && !task)
+        return true;
+    api_error(resp, 409, "Cannot '%s' instance %s while it is in %s %s", action,
+              json_object_get_string(api_member(inst, "uuid")), ok ? "task_state" : "vm_state",
+              ok ? task : vm_state ? vm_state : "None");
+    return false;
+}

@@ -64,6 +64,22 @@ void api_server_rebuild(struct api_request *req, struct api_response *resp, json
 void api_server_create_image(struct api_request *req, struct api_response *resp, json_object *inst,
                              json_object *arg);
 
+/* The flavor as an instance keeps it (with its extra specs): a snapshot,
+ * so later flavor edits do not change running servers.  Caller puts. */
+json_object *api_flavor_snapshot(json_object *flavor);
+
+/* api-server-resize.c: resize, confirmResize, revertResize. */
+void api_server_resize(struct api_request *req, struct api_response *resp, json_object *inst,
+                       json_object *arg);
+void api_server_confirm_resize(struct api_request *req, struct api_response *resp,
+                               json_object *inst);
+void api_server_revert_resize(struct api_request *req, struct api_response *resp,
+                              json_object *inst);
+
+/* vm_state one of `vm_states` (NULL-terminated) and no task under way;
+ * false with Nova's 409 naming the state that stops `action`. */
+bool api_server_state_allows(struct api_response *resp, json_object *inst, const char *action,
+                             const char *const *vm_states);
 /* Record the start of an action (os-instance-actions). */
 void api_server_action_start(struct api_request *req, const char *uuid, const char *action);
 

@@ -67,7 +67,33 @@ pthread_mutex_t *compute_stripe(nph_compute *c, const char *uuid);
 nph_status compute_report_nodes(nph_compute *c, nph_error *err);
 nph_status compute_heartbeat(nph_compute *c, nph_error *err);
 
-/* compute-ops.c: the handler of the compute.<host> topic. */
+/* compute-ops.c: the handler of the compute.<host> topic, and the steps
+ * every operation shares. */
+/* vm_state that follows a power state. */
+const char *compute_vm_state_for(nph_power_state ps);
+/* The instance record, through the conductor.  Caller puts. */
+nph_status compute_get_record(nph_compute *c, const char *uuid, json_object **record,
+                              nph_error *err);
+/* Update the record if its task state is still `expected` ("none" for
+ * none, NULL for any). */
+nph_status compute_update_record(nph_compute *c, const char *uuid, json_object *changes,
+                                 const char *expected, nph_error *err);
+void compute_record_fault(nph_compute *c, const char *uuid, const nph_error *why);
+/* An event of the action the current request started (os-instance-actions);
+ * `outcome` NULL at its start, "Success" or "Error" at its end. */
+void compute_action_event(nph_compute *c, const char *uuid, const char *action,
+                          const char *event, const char *outcome);
+/* The power state the driver reports, NOSTATE when it has no such guest. */
+nph_power_state compute_power_state(nph_driver *drv, const struct nph_instance *inst);
+/* Read the record, check it is this host's and in `task_state` (NULL: any),
+ * and find the driver of its node; *view must be freed on success. */
+nph_status compute_prepare(nph_compute *c, const char *uuid, const char *task_state,
+                           json_object *image, struct instance_view *view, nph_driver **drv,
+                           nph_error *err);
+/* compute-resize.c: the resize steps of the compute topic; NPH_ERR_INVALID
+ * when `method` is not one of them. */
+nph_status compute_resize_method(nph_compute *c, const char *method, const char *uuid,
+                                 json_object *args, nph_error *err);
 nph_status compute_handle(void *opaque, const char *method, json_object *args,
                           json_object **result, nph_error *err);
 /* Bring one instance's record in line with the hypervisor (power sync). */

@@ -25,7 +25,7 @@
 NPH_LOG_INIT("compute.ops");
 
 /* vm_state that follows a power state, as the database should show it. */
-static const char *vm_state_for(nph_power_state ps)
+const char *compute_vm_state_for(nph_power_state ps)
 {
     switch (ps) {
     case NPH_POWER_RUNNING: return "active";
@@ -45,8 +45,8 @@ static const char *member_string(json_object *obj, const char *key)
 /* ------------------------------------------------------------------------ */
 /* Conductor calls.                                                         */
 
-static nph_status get_record(nph_compute *c, const char *uuid, json_object **record,
-                             nph_error *err)
+nph_status compute_get_record(nph_compute *c, const char *uuid, json_object **record,
+                              nph_error *err)
 {
     nph_auto_json *args = json_object_new_object();
     nph_json_add_string(args, "uuid", uuid);
@@ -55,8 +55,8 @@ static nph_status get_record(nph_compute *c, const char *uuid, json_object **rec
 
 /* Update the record if its task state is still `expected` ("none" for
  * none, NULL for any). */
-static nph_status update_record(nph_compute *c, const char *uuid, json_object *changes,
-                                const char *expected, nph_error *err)
+nph_status compute_update_record(nph_compute *c, const char *uuid, json_object *changes,
+                                 const char *expected, nph_error *err)
 {
     nph_auto_json *args = json_object_new_object();
     nph_json_add_string(args, "uuid", uuid);
@@ -68,7 +68,7 @@ static nph_status update_record(nph_compute *c, const char *uuid, json_object *c
     return compute_call(c, "instance_update", args, NULL, err);
 }
 
-static void record_fault(nph_compute *c, const char *uuid, const nph_error *why)
+void compute_record_fault(nph_compute *c, const char *uuid, const nph_error *why)
 {
     nph_auto_json *args = json_object_new_object();
     nph_json_add_string(args, "uuid", uuid);
@@ -81,8 +81,8 @@ static void record_fault(nph_compute *c, const char *uuid, const nph_error *why)
         nph_err("cannot record the fault of instance %s: %s", uuid, err.message);
 }
 
-static void action_event(nph_compute *c, const char *uuid, const char *action, const char *event,
-                         const char *outcome)
+void compute_action_event(nph_compute *c, const char *uuid, const char *action,
+                          const char *event, const char *outcome)
 {
     const char *rid = nph_log_request_id();
     if (!rid)
@@ -100,7 +100,7 @@ static void action_event(nph_compute *c, const char *uuid, const char *action, c
 }
 
 /* The power state the driver reports, NOSTATE when it has no such guest. */
-static nph_power_state driver_power_state(nph_driver *drv, const struct nph_instance *inst)
+nph_power_state compute_power_state(nph_driver *drv, const struct nph_instance *inst)
 {
     struct nph_instance_info info = { 0 };
     nph_error err = NPH_ERROR_INIT;
@@ -156,7 +156,7 @@ static nph_status prepare(nph_compute *c, const char *uuid, const char *task_sta
                           nph_error *err)
 {
     nph_auto_json *record = NULL;
-    nph_status st = get_record(c, uuid, &record, err);
+    nph_status st = compute_get_record(c, uuid, &record, err);
     if (st != NPH_OK)
         return st;
     const char *host = member_string(record, "host");
@@ -176,9 +176,9 @@ static nph_status prepare(nph_compute *c, const char *uuid, const char *task_sta
 }
 
 /* prepare(), then insist on a driver for the node. */
-static nph_status prepare_with_driver(nph_compute *c, const char *uuid, const char *task_state,
-                                      json_object *image, struct instance_view *view,
-                                      nph_driver **drv, nph_error *err)
+nph_status compute_prepare(nph_compute *c, const char *uuid, const char *task_state,
+                           json_object *image, struct instance_view *view, nph_driver **drv,
+                           nph_error *err)
 {
     nph_status st = prepare(c, uuid, task_state, image, view, drv, err);
     if (st == NPH_OK && !*drv) {
@@ -194,27 +194,27 @@ static nph_status simple_operation(nph_compute *c, const struct simple_op *op, c
 {
     struct instance_view view;
     nph_driver *drv = NULL;
-    nph_status st = prepare_with_driver(c, uuid, op->task_state, NULL, &view, &drv, err);
+    nph_status st = compute_prepare(c, uuid, op->task_state, NULL, &view, &drv, err);
     if (st != NPH_OK)
         return st;
     char event[64];
     snprintf(event, sizeof(event), "compute_%s", op->method);
-    action_event(c, uuid, op->action, event, NULL);
+    compute_action_event(c, uuid, op->action, event, NULL);
     nph_error why = NPH_ERROR_INIT;
     st = run_simple(drv, &view.inst, op->kind, &why);
     nph_auto_json *changes = json_object_new_object();
     json_object_object_add(changes, "task_state", NULL);
     if (st == NPH_OK) {
-        nph_power_state ps = driver_power_state(drv, &view.inst);
+        nph_power_state ps = compute_power_state(drv, &view.inst);
         nph_json_add_int(changes, "power_state", ps);
-        nph_json_add_string(changes, "vm_state", vm_state_for(ps));
+        nph_json_add_string(changes, "vm_state", compute_vm_state_for(ps));
         nph_info("%s of instance %s done: %s", op->action, uuid, nph_power_state_name(ps));
     } else {
         nph_warn("%s of instance %s failed: %s", op->action, uuid, why.message);
-        record_fault(c, uuid, &why);
+        compute_record_fault(c, uuid, &why);
     }
-    nph_status up = update_record(c, uuid, changes, op->task_state, err);
-    action_event(c, uuid, op->action, event, st == NPH_OK ? "Success" : "Error");
+    nph_status up = compute_update_record(c, uuid, changes, op->task_state, err);
+    compute_action_event(c, uuid, op->action, event, st == NPH_OK ? "Success" : "Error");
     instance_view_free(&view);
     if (st != NPH_OK) {
         if (err)
@@ -237,14 +237,14 @@ static json_object *launch_outcome(nph_compute *c, nph_driver *drv, const struct
     json_object_object_add(changes, "task_state", NULL);
     if (st != NPH_OK) {
         nph_json_add_string(changes, "vm_state", "error");
-        record_fault(c, view->inst.uuid, why);
+        compute_record_fault(c, view->inst.uuid, why);
         return changes;
     }
     char now[NPH_ISO_TIME_LEN];
     nph_clock_iso_now(now);
-    nph_power_state ps = driver_power_state(drv, &view->inst);
+    nph_power_state ps = compute_power_state(drv, &view->inst);
     nph_json_add_int(changes, "power_state", ps);
-    nph_json_add_string(changes, "vm_state", vm_state ? vm_state : vm_state_for(ps));
+    nph_json_add_string(changes, "vm_state", vm_state ? vm_state : compute_vm_state_for(ps));
     nph_json_add_string(changes, "launched_at", now);
     return changes;
 }
@@ -254,17 +254,17 @@ static nph_status build(nph_compute *c, const char *uuid, json_object *image, np
 {
     struct instance_view view;
     nph_driver *drv = NULL;
-    nph_status st = prepare_with_driver(c, uuid, "scheduling", image, &view, &drv, err);
+    nph_status st = compute_prepare(c, uuid, "scheduling", image, &view, &drv, err);
     if (st != NPH_OK)
         return st;
     nph_auto_json *spawning = json_object_new_object();
     nph_json_add_string(spawning, "task_state", "spawning");
-    st = update_record(c, uuid, spawning, "scheduling", err);
+    st = compute_update_record(c, uuid, spawning, "scheduling", err);
     if (st != NPH_OK) {
         instance_view_free(&view);
         return st;
     }
-    action_event(c, uuid, "create", "compute__do_build_and_run_instance", NULL);
+    compute_action_event(c, uuid, "create", "compute__do_build_and_run_instance", NULL);
     nph_error why = NPH_ERROR_INIT;
     struct nph_spawn_args spawn_args = { 0 };
     st = NPH_DRIVER_CALL(drv, spawn, &why, &view.inst, &spawn_args);
@@ -273,7 +273,7 @@ static nph_status build(nph_compute *c, const char *uuid, json_object *image, np
         nph_info("instance %s spawned on node %s", uuid, view.inst.node);
     else
         nph_err("build of instance %s failed: %s", uuid, why.message);
-    nph_status up = update_record(c, uuid, changes, "spawning", err);
+    nph_status up = compute_update_record(c, uuid, changes, "spawning", err);
     if (st == NPH_OK && up != NPH_OK) {
         /* The record went away (deleted meanwhile): leave no orphan guest. */
         nph_warn("instance %s changed during its build (%s); destroying the guest", uuid,
@@ -281,7 +281,7 @@ static nph_status build(nph_compute *c, const char *uuid, json_object *image, np
         nph_error ignored = NPH_ERROR_INIT;
         NPH_DRIVER_CALL(drv, destroy, &ignored, &view.inst, true);
     }
-    action_event(c, uuid, "create", "compute__do_build_and_run_instance",
+    compute_action_event(c, uuid, "create", "compute__do_build_and_run_instance",
                  st == NPH_OK && up == NPH_OK ? "Success" : "Error");
     instance_view_free(&view);
     if (st != NPH_OK && err)
@@ -301,12 +301,12 @@ static nph_status terminate(nph_compute *c, const char *uuid, nph_error *err)
         return st;
     nph_auto_json *deleting = json_object_new_object();
     nph_json_add_string(deleting, "task_state", "deleting");
-    st = update_record(c, uuid, deleting, NULL, err);
+    st = compute_update_record(c, uuid, deleting, NULL, err);
     if (st != NPH_OK) {
         instance_view_free(&view);
         return st;
     }
-    action_event(c, uuid, "delete", "compute_terminate_instance", NULL);
+    compute_action_event(c, uuid, "delete", "compute_terminate_instance", NULL);
     nph_error why = NPH_ERROR_INIT;
     if (drv) /* no driver for the node: nothing runs here to destroy */
         st = NPH_DRIVER_CALL(drv, destroy, &why, &view.inst, true);
@@ -318,7 +318,7 @@ static nph_status terminate(nph_compute *c, const char *uuid, nph_error *err)
         nph_json_add_string(changes, "vm_state", "deleted");
         nph_json_add_int(changes, "power_state", NPH_POWER_NOSTATE);
         nph_json_add_string(changes, "terminated_at", now);
-        st = update_record(c, uuid, changes, "deleting", &why);
+        st = compute_update_record(c, uuid, changes, "deleting", &why);
         nph_info("instance %s destroyed", uuid);
         nph_auto_json *args = json_object_new_object();
         nph_json_add_string(args, "uuid", uuid);
@@ -326,10 +326,10 @@ static nph_status terminate(nph_compute *c, const char *uuid, nph_error *err)
             st = compute_call(c, "instance_destroy", args, NULL, &why);
     } else {
         nph_json_add_string(changes, "vm_state", "error");
-        record_fault(c, uuid, &why);
-        update_record(c, uuid, changes, "deleting", NULL);
+        compute_record_fault(c, uuid, &why);
+        compute_update_record(c, uuid, changes, "deleting", NULL);
     }
-    action_event(c, uuid, "delete", "compute_terminate_instance", st == NPH_OK ? "Success" : "Error");
+    compute_action_event(c, uuid, "delete", "compute_terminate_instance", st == NPH_OK ? "Success" : "Error");
     instance_view_free(&view);
     if (st != NPH_OK && err)
         *err = why;
@@ -344,12 +344,12 @@ static nph_status rebuild(nph_compute *c, const char *uuid, json_object *image, 
 {
     struct instance_view view;
     nph_driver *drv = NULL;
-    nph_status st = prepare_with_driver(c, uuid, "rebuilding", image, &view, &drv, err);
+    nph_status st = compute_prepare(c, uuid, "rebuilding", image, &view, &drv, err);
     if (st != NPH_OK)
         return st;
     const char *vm_state = member_string(view.record, "vm_state");
     bool was_stopped = vm_state && strcmp(vm_state, "stopped") == 0;
-    action_event(c, uuid, "rebuild", "compute_rebuild_instance", NULL);
+    compute_action_event(c, uuid, "rebuild", "compute_rebuild_instance", NULL);
     nph_error why = NPH_ERROR_INIT;
     st = NPH_DRIVER_CALL(drv, rebuild, &why, &view.inst, &view.image);
     if (st == NPH_OK && was_stopped)
@@ -359,8 +359,8 @@ static nph_status rebuild(nph_compute *c, const char *uuid, json_object *image, 
         nph_info("instance %s rebuilt from image %s", uuid, view.image.id);
     else
         nph_warn("rebuild of instance %s failed: %s", uuid, why.message);
-    nph_status up = update_record(c, uuid, changes, "rebuilding", err);
-    action_event(c, uuid, "rebuild", "compute_rebuild_instance", st == NPH_OK ? "Success" : "Error");
+    nph_status up = compute_update_record(c, uuid, changes, "rebuilding", err);
+    compute_action_event(c, uuid, "rebuild", "compute_rebuild_instance", st == NPH_OK ? "Success" : "Error");
     instance_view_free(&view);
     if (st != NPH_OK && err)
         *err = why;
@@ -406,10 +406,10 @@ static nph_status snapshot(nph_compute *c, const char *uuid, json_object *args, 
         return nph_error_set(err, NPH_ERR_INVALID, "snapshot_instance needs image_id and image_dir");
     struct instance_view view;
     nph_driver *drv = NULL;
-    nph_status st = prepare_with_driver(c, uuid, "image_snapshot", NULL, &view, &drv, err);
+    nph_status st = compute_prepare(c, uuid, "image_snapshot", NULL, &view, &drv, err);
     if (st != NPH_OK)
         return st;
-    action_event(c, uuid, "createImage", "compute_snapshot_instance", NULL);
+    compute_action_event(c, uuid, "createImage", "compute_snapshot_instance", NULL);
     nph_error why = NPH_ERROR_INIT;
     st = write_snapshot(c, drv, &view, image_id, image_dir, &why);
     if (st == NPH_OK)
@@ -418,8 +418,8 @@ static nph_status snapshot(nph_compute *c, const char *uuid, json_object *args, 
         nph_warn("snapshot of instance %s failed: %s", uuid, why.message);
     nph_auto_json *changes = json_object_new_object();
     json_object_object_add(changes, "task_state", NULL);
-    nph_status up = update_record(c, uuid, changes, "image_snapshot", err);
-    action_event(c, uuid, "createImage", "compute_snapshot_instance",
+    nph_status up = compute_update_record(c, uuid, changes, "image_snapshot", err);
+    compute_action_event(c, uuid, "createImage", "compute_snapshot_instance",
                  st == NPH_OK ? "Success" : "Error");
     instance_view_free(&view);
     if (st != NPH_OK && err)
@@ -435,7 +435,7 @@ static nph_status console_output(nph_compute *c, const char *uuid, int64_t lengt
 {
     struct instance_view view;
     nph_driver *drv = NULL;
-    nph_status st = prepare_with_driver(c, uuid, NULL, NULL, &view, &drv, err);
+    nph_status st = compute_prepare(c, uuid, NULL, NULL, &view, &drv, err);
     if (st != NPH_OK)
         return st;
     nph_auto_buffer out = NPH_BUFFER_INIT;
@@ -476,7 +476,7 @@ static nph_status external_event(nph_compute *c, const char *uuid, json_object *
     if (!name || strcmp(name, "power-update") != 0)
         return NPH_OK;
     nph_auto_json *record = NULL;
-    st = get_record(c, uuid, &record, err);
+    st = compute_get_record(c, uuid, &record, err);
     return st == NPH_OK ? compute_sync_instance(c, record, err) : st;
 }
 
@@ -504,6 +504,8 @@ nph_status compute_handle(void *opaque, const char *method, json_object *args,
             st = rebuild(c, uuid, image, err);
     } else if (strcmp(method, "snapshot_instance") == 0) {
         st = snapshot(c, uuid, args, err);
+    } else if (strstr(method, "resize")) {
+        st = compute_resize_method(c, method, uuid, args, err);
     } else if (strcmp(method, "external_instance_event") == 0) {
         st = external_event(c, uuid, args, err);
     } else if (strcmp(method, "get_console_output") == 0 && result) {
@@ -543,21 +545,21 @@ nph_status compute_sync_instance(nph_compute *c, json_object *record, nph_error 
     if (st != NPH_OK)
         return st;
     nph_driver *drv = compute_driver_for(c, view.inst.node);
-    nph_power_state ps = drv ? driver_power_state(drv, &view.inst) : NPH_POWER_NOSTATE;
+    nph_power_state ps = drv ? compute_power_state(drv, &view.inst) : NPH_POWER_NOSTATE;
     json_object *current = NULL;
     json_object_object_get_ex(record, "power_state", &current);
     const char *vm_state = member_string(record, "vm_state");
     bool settled = vm_state && (strcmp(vm_state, "error") == 0 || strcmp(vm_state, "building") == 0 ||
                                 strcmp(vm_state, "deleted") == 0);
     if (!settled && (json_object_get_int(current) != (int)ps ||
-                     strcmp(vm_state ? vm_state : "", vm_state_for(ps)) != 0)) {
+                     strcmp(vm_state ? vm_state : "", compute_vm_state_for(ps)) != 0)) {
         nph_info("instance %s: database says %s/%s, the hypervisor %s: following the hypervisor",
                  uuid, vm_state ? vm_state : "-", nph_power_state_name(json_object_get_int(current)),
                  nph_power_state_name(ps));
         nph_auto_json *changes = json_object_new_object();
         nph_json_add_int(changes, "power_state", ps);
-        nph_json_add_string(changes, "vm_state", vm_state_for(ps));
-        st = update_record(c, uuid, changes, "none", err);
+        nph_json_add_string(changes, "vm_state", compute_vm_state_for(ps));
+        st = compute_update_record(c, uuid, changes, "none", err);
         if (st == NPH_ERR_CONFLICT)
             st = NPH_OK; /* an operation started meanwhile */
     }
@@ -580,7 +582,7 @@ static void repair_one(nph_compute *c, json_object *record)
         return;
     }
     nph_driver *drv = compute_driver_for(c, view.inst.node);
-    nph_power_state ps = drv ? driver_power_state(drv, &view.inst) : NPH_POWER_NOSTATE;
+    nph_power_state ps = drv ? compute_power_state(drv, &view.inst) : NPH_POWER_NOSTATE;
     nph_auto_json *changes = json_object_new_object();
     json_object_object_add(changes, "task_state", NULL);
     if (strcmp(task, "deleting") == 0) {
@@ -601,15 +603,15 @@ static void repair_one(nph_compute *c, json_object *record)
             if (drv)
                 NPH_DRIVER_CALL(drv, destroy, &err, &view.inst, true);
             nph_json_add_string(changes, "vm_state", "error");
-            record_fault(c, uuid, &why);
+            compute_record_fault(c, uuid, &why);
         }
     } else {
-        nph_json_add_string(changes, "vm_state", vm_state_for(ps));
+        nph_json_add_string(changes, "vm_state", compute_vm_state_for(ps));
     }
     nph_json_add_int(changes, "power_state", ps);
     nph_info("instance %s was in task %s when compute stopped: now %s", uuid, task,
              json_object_get_string(json_object_object_get(changes, "vm_state")));
-    if (update_record(c, uuid, changes, task, &err) != NPH_OK)
+    if (compute_update_record(c, uuid, changes, task, &err) != NPH_OK)
         nph_err("cannot repair instance %s: %s", uuid, err.message);
     instance_view_free(&view);
 }

@@ -13,6 +13,7 @@ struct nph_conductor {
     int64_t service_down_time_s;
     double cpu_ratio, ram_ratio, disk_ratio;
     char *default_az;        /* [DEFAULT] default_availability_zone */
+    bool resize_same_host;   /* [DEFAULT] allow_resize_to_same_host */
 
     /* The service row's heartbeat, so os-services lists nova-conductor. */
     char *host;
@@ -59,6 +60,20 @@ nph_status conductor_delete_instance(nph_conductor *c, nph_db *db, json_object *
 nph_status conductor_select_and_claim(nph_conductor *c, nph_db *db, const char *uuid,
                                       json_object *flavor, char **host, char **node,
                                       nph_error *err);
+/* The same choice for migration `migration` of the instance (never onto
+ * `avoid_host` when given), written as the migration's destination. */
+nph_status conductor_select_for_migration(nph_conductor *c, nph_db *db, const char *uuid,
+                                          const char *migration, json_object *flavor,
+                                          const char *avoid_host, char **host, char **node,
+                                          nph_error *err);
+
+/* conductor-resize.c */
+nph_status conductor_resize_instance(nph_conductor *c, nph_db *db, json_object *args,
+                                     json_object **result, nph_error *err);
+nph_status conductor_migration_get(nph_conductor *c, nph_db *db, json_object *args,
+                                   json_object **result, nph_error *err);
+nph_status conductor_migration_update(nph_conductor *c, nph_db *db, json_object *args,
+                                      json_object **result, nph_error *err);
 
 /* conductor-placement.c: the zone and server-group rules of one instance. */
 struct placement_rules {
@@ -67,6 +82,7 @@ struct placement_rules {
     int64_t max_per_host;      /* anti-affinity's max_server_per_host */
     json_object *host_zones;   /* rows (host, value) of zoned aggregates */
     json_object *member_hosts; /* rows (host) of the group's placed members */
+    const char *avoid_host;    /* a migration's source, when it may not stay */
 };
 nph_status conductor_rules_load(nph_conductor *c, nph_db *db, const char *uuid,
                                 struct placement_rules *rules, nph_error *err);

@@ -95,7 +95,7 @@ static bool zone_allows(const nph_conductor *c, const struct placement_rules *ru
 bool conductor_rules_allow(const nph_conductor *c, const struct placement_rules *rules,
                            const char *host, bool with_soft)
 {
-    if (!zone_allows(c, rules, host))
+    if (!zone_allows(c, rules, host) || (rules->avoid_host && strcmp(rules->avoid_host, host) == 0))
         return false;
     if (!rules->policy)
         return true;

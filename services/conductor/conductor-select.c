@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "conductor-internal.h"
+#include "db-objects.h"
 #include "error.h"
 #include "json.h"
 #include "log.h"
@@ -196,17 +197,16 @@ static nph_status claim(nph_db *db, const char *uuid, const char *host, const ch
     return st;
 }
 
-nph_status conductor_select_and_claim(nph_conductor *c, nph_db *db, const char *uuid,
-                                      json_object *flavor, char **host, char **node,
-                                      nph_error *err)
+/* In the caller's transaction: lock out other choosers, then the first node
+ * with room for `flavor` that the instance's rules allow. */
+static nph_status choose(nph_conductor *c, nph_db *db, const char *uuid, json_object *flavor,
+                         const char *avoid_host, char **host, char **node, nph_error *err)
 {
     struct request r;
     read_request(flavor, &r);
     *host = *node = NULL;
     nph_auto_json *usage_by_node = json_object_new_object();
-    nph_status st = nph_db_begin(db, err);
-    if (st != NPH_OK)
-        return st;
+    nph_status st = NPH_OK;
     /* SQLite's BEGIN IMMEDIATE already serialises writers; PostgreSQL needs a lock. */
     if (nph_db_backend_of(db) == NPH_DB_POSTGRESQL)
         st = nph_db_exec(db, "SELECT pg_advisory_xact_lock(7468657)", err);
@@ -215,24 +215,69 @@ nph_status conductor_select_and_claim(nph_conductor *c, nph_db *db, const char *
     struct placement_rules rules = { 0 };
     if (st == NPH_OK)
         st = conductor_rules_load(c, db, uuid, &rules, err);
+    rules.avoid_host = avoid_host;
     if (st == NPH_OK)
         st = pick(c, db, &r, &rules, true, usage_by_node, host, node, err);
     if (st == NPH_ERR_NOT_FOUND && rules.policy && strncmp(rules.policy, "soft-", 5) == 0) {
-        nph_error_clear(err); /* a soft policy yields rather than fail the build */
+        nph_error_clear(err); /* a soft policy yields rather than fail */
         st = pick(c, db, &r, &rules, false, usage_by_node, host, node, err);
     }
     conductor_rules_clear(&rules);
-    if (st == NPH_OK)
-        st = claim(db, uuid, *host, *node, err);
+    return st;
+}
+
+/* Commit, or roll back and forget the choice. */
+static nph_status finish(nph_db *db, nph_status st, char **host, char **node, nph_error *err)
+{
     if (st == NPH_OK)
         st = nph_db_commit(db, err);
-    if (st != NPH_OK) {
-        nph_db_rollback(db);
-        free(*host);
-        free(*node);
-        *host = *node = NULL;
+    if (st == NPH_OK)
+        return NPH_OK;
+    nph_db_rollback(db);
+    free(*host);
+    free(*node);
+    *host = *node = NULL;
+    return st;
+}
+
+nph_status conductor_select_and_claim(nph_conductor *c, nph_db *db, const char *uuid,
+                                      json_object *flavor, char **host, char **node,
+                                      nph_error *err)
+{
+    *host = *node = NULL;
+    nph_status st = nph_db_begin(db, err);
+    if (st != NPH_OK)
         return st;
-    }
-    nph_info("instance %s claimed node %s on host %s", uuid, *node, *host);
-    return NPH_OK;
+    st = choose(c, db, uuid, flavor, NULL, host, node, err);
+    if (st == NPH_OK)
+        st = claim(db, uuid, *host, *node, err);
+    st = finish(db, st, host, node, err);
+    if (st == NPH_OK)
+        nph_info("instance %s claimed node %s on host %s", uuid, *node, *host);
+    return st;
+}
+
+nph_status conductor_select_for_migration(nph_conductor *c, nph_db *db, const char *uuid,
+                                          const char *migration, json_object *flavor,
+                                          const char *avoid_host, char **host, char **node,
+                                          nph_error *err)
+{
+    *host = *node = NULL;
+    nph_status st = nph_db_begin(db, err);
+    if (st != NPH_OK)
+        return st;
+    st = choose(c, db, uuid, flavor, avoid_host, host, node, err);
+    int64_t changed = 0;
+    const char *params[] = { *host, *node, *host, migration };
+    if (st == NPH_OK)
+        st = nph_db_execute(db, "UPDATE migrations SET dest_compute = ?, dest_node = ?, dest_host = "
+                                "?, status = 'migrating' WHERE uuid = ? AND status = 'pre-migrating'",
+                            params, 4, &changed, err);
+    if (st == NPH_OK && changed != 1)
+        st = nph_error_set(err, NPH_ERR_CONFLICT, "migration %s is no longer waiting", migration);
+    st = finish(db, st, host, node, err);
+    if (st == NPH_OK)
+        nph_info("migration %s of instance %s goes to node %s on host %s", migration, uuid, *node,
+                 *host);
+    return st;
 }

@@ -24,6 +24,9 @@ static const struct {
     { "compute_node_update", conductor_compute_node_update },
     { "delete_instance", conductor_delete_instance },
     { "image_update", conductor_image_update },
+    { "migration_get", conductor_migration_get },
+    { "migration_update", conductor_migration_update },
+    { "resize_instance", conductor_resize_instance },
     { "instance_action_event", conductor_instance_action_event },
     { "instance_destroy", conductor_instance_destroy },
     { "instance_fault_create", conductor_instance_fault_create },
@@ -90,6 +93,9 @@ static nph_status read_config(nph_conductor *c, const nph_config *cfg, int64_t *
                                    err);
     if (st == NPH_OK)
         st = nph_config_get_int(cfg, "DEFAULT", "report_interval", 10, &c->report_interval_s, err);
+    if (st == NPH_OK)
+        st = nph_config_get_bool(cfg, "DEFAULT", "allow_resize_to_same_host", false,
+                                 &c->resize_same_host, err);
     if (st == NPH_OK && c->report_interval_s < 1)
         st = nph_config_entry_error(err, NPH_ERR_INVALID,
                                     nph_config_find(cfg, "DEFAULT", "report_interval"),
