@@ -34,7 +34,7 @@ req() {
 jget() { /usr/bin/python3 -c "import json,sys; d=json.load(open('$tmp/body')); print($1)" 2>/dev/null; }
 header() { tr -d '\r' <"$tmp/headers" | awk -v k="$1" 'tolower($1) == tolower(k) ":" {sub(/^[^:]*: /, ""); print}'; }
 is() { [ "$1" = "$2" ] || { echo "#   got '$1', want '$2'"; return 1; }; }
-has() { grep -q -- "$1" "$tmp/body" || { echo "#   body lacks '$1':"; sed 's/^/#   /' "$tmp/body"; return 1; }; }
+has() { grep -q -- "$1" "$tmp/body" || { echo "#   body lacks '$1':"; sed 's/^/#   /' "$tmp/body"; echo; return 1; }; }
 
 # --- versions -----------------------------------------------------------------
 req GET / ''
@@ -313,7 +313,7 @@ boot_in_group g-2
 g2=$(jget 'd["server"]["id"]')
 errored() { for _ in $(seq 1 100); do req GET "/v2.1/servers/$1" ''; [ "$(jget 'd["server"]["status"]')" = ERROR ] && return 0; sleep 0.1; done; return 1; }
 check "anti-affinity on one host: the second goes to ERROR" errored "$g2"
-check "with No valid host naming the policy" has "anti-affinity policy"
+check "with No valid host naming the filter" has "ServerGroupAntiAffinityFilter"
 req GET "/v2.1/os-server-groups/$group" '' 'OpenStack-API-Version: compute 2.64'
 check "2.64: policy, rules and both members" \
   is "$(jget 'd["server_group"]["policy"] + " " + str(len(d["server_group"]["members"])) + " " + str("policies" in d["server_group"])')" "anti-affinity 2 False"

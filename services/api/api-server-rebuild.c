@@ -35,8 +35,7 @@ static bool state_allows(struct api_response *resp, json_object *inst, const cha
     return true;
 }
 
-/* The image as the compute host reads it: id, format, properties, file. */
-static json_object *image_for_compute(struct api_request *req, json_object *img)
+json_object *api_image_for_compute(const struct api_request *req, json_object *img)
 {
     json_object *image = json_object_new_object();
     static const char *const keys[] = { "disk_format", "container_format", "checksum", "name" };
@@ -161,7 +160,7 @@ void api_server_rebuild(struct api_request *req, struct api_response *resp, json
     api_server_action_start(req, uuid, "rebuild");
     nph_auto_json *args = json_object_new_object();
     nph_json_add_string(args, "uuid", uuid);
-    json_object_object_add(args, "image", image_for_compute(req, img));
+    json_object_object_add(args, "image", api_image_for_compute(req, img));
     if (!cast_to_host(req, resp, inst, "rebuild_instance", args))
         return;
     char generated[13];

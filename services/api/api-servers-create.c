@@ -23,6 +23,7 @@ struct create_request {
     const char *name, *image_id, *key_name, *user_data, *description, *az, *admin_pass;
     const char *access_ipv4, *access_ipv6;
     const char *group;          /* the scheduler hint "group": a server group's uuid */
+    json_object *hints;         /* all the scheduler hints, borrowed from the body */
     char flavor_id[256];
     json_object *metadata;      /* borrowed from the body */
     bool config_drive, return_reservation_id;
@@ -466,6 +467,7 @@ static bool parse_hints(struct api_request *req, struct api_response *resp, stru
                   !nph_uuid_is_valid(json_object_get_string(group))))
         return invalid(resp, "os:scheduler_hints/group", group, "It is not a 'uuid'");
     cr->group = group ? json_object_get_string(group) : NULL;
+    cr->hints = hints;
     return true;
 }
 
@@ -473,14 +475,11 @@ static bool parse_hints(struct api_request *req, struct api_response *resp, stru
 static nph_status cast_build(struct api_request *req, const struct create_request *cr,
                              const char *uuid, nph_error *err)
 {
-    const char *disk_format = NULL;
-    nph_json_get_string(cr->image, "disk_format", false, &disk_format, NULL);
     nph_auto_json *args = json_object_new_object();
-    json_object *image = json_object_new_object();
-    nph_json_add_string(image, "id", cr->image_id);
-    nph_json_add_string(image, "disk_format", disk_format);
     nph_json_add_string(args, "uuid", uuid);
-    json_object_object_add(args, "image", image);
+    json_object_object_add(args, "image", api_image_for_compute(req, cr->image));
+    if (cr->hints)
+        json_object_object_add(args, "scheduler_hints", json_object_get(cr->hints));
     return nph_bus_cast(req->api->bus, "conductor", "build_instance", args, err);
 }
 

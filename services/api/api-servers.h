@@ -59,6 +59,9 @@ void api_server_reply(struct api_request *req, struct api_response *resp, json_o
                       enum api_server_view_kind kind, unsigned status, const char *admin_pass);
 
 /* api-server-rebuild.c: the rebuild and createImage actions. */
+/* An image record as the conductor, scheduler and compute host read it: id,
+ * formats, checksum, size, properties and the path of its file.  Caller puts. */
+json_object *api_image_for_compute(const struct api_request *req, json_object *img);
 void api_server_rebuild(struct api_request *req, struct api_response *resp, json_object *inst,
                         json_object *arg);
 void api_server_create_image(struct api_request *req, struct api_response *resp, json_object *inst,

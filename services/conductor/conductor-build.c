@@ -36,6 +36,24 @@ static nph_status compute_topic(const char *host, char *topic, size_t len, nph_e
     return NPH_OK;
 }
 
+/* The scheduler's claim for a build: the instance takes the node, if it
+ * is still waiting to be scheduled. */
+static nph_status claim_instance(nph_db *db, const char *host, const char *node, void *opaque,
+                                 nph_error *err)
+{
+    const char *uuid = opaque;
+    nph_auto_json *changes = json_object_new_object();
+    nph_json_add_string(changes, "host", host);
+    nph_json_add_string(changes, "node", node);
+    nph_status st = nph_db_instance_update(db, uuid, changes, "scheduling", NULL, err);
+    if (st == NPH_ERR_CONFLICT) /* deleted meanwhile: not a reason to try another node */
+        st = nph_error_set(err, NPH_ERR_INVALID, "instance %s is no longer waiting to be scheduled",
+                           uuid);
+    if (st == NPH_OK)
+        nph_info("instance %s claimed node %s on host %s", uuid, node, host);
+    return st;
+}
+
 nph_status conductor_build_instance(nph_conductor *c, nph_db *db, json_object *args,
                                     json_object **result, nph_error *err)
 {
@@ -61,7 +79,13 @@ nph_status conductor_build_instance(nph_conductor *c, nph_db *db, json_object *a
 
     char *host = NULL, *node = NULL;
     nph_error why = NPH_ERROR_INIT;
-    st = conductor_select_and_claim(c, db, uuid, flavor, &host, &node, &why);
+    json_object *hints = NULL;
+    json_object_object_get_ex(args, "scheduler_hints", &hints);
+    struct nph_schedule_request wanted = {
+        .uuid = uuid, .flavor = flavor, .image = image, .hints = hints,
+        .claim = claim_instance, .opaque = (void *)uuid,
+    };
+    st = nph_scheduler_select(c->scheduler, db, &wanted, &host, &node, &why);
     if (st == NPH_ERR_NOT_FOUND)
         return fail_build(db, uuid, 500, why.message, err);
     if (st != NPH_OK) {

@@ -85,12 +85,7 @@ static nph_status read_config(nph_conductor *c, const nph_config *cfg, int64_t *
         st = nph_config_get_int(cfg, "DEFAULT", "service_down_time", 60, &c->service_down_time_s,
                                 err);
     if (st == NPH_OK)
-        st = nph_config_get_double(cfg, "DEFAULT", "cpu_allocation_ratio", 4.0, &c->cpu_ratio, err);
-    if (st == NPH_OK)
-        st = nph_config_get_double(cfg, "DEFAULT", "ram_allocation_ratio", 1.0, &c->ram_ratio, err);
-    if (st == NPH_OK)
-        st = nph_config_get_double(cfg, "DEFAULT", "disk_allocation_ratio", 1.0, &c->disk_ratio,
-                                   err);
+        st = nph_scheduler_new(cfg, &c->scheduler, err);
     if (st == NPH_OK)
         st = nph_config_get_int(cfg, "DEFAULT", "report_interval", 10, &c->report_interval_s, err);
     if (st == NPH_OK)
@@ -100,9 +95,6 @@ static nph_status read_config(nph_conductor *c, const nph_config *cfg, int64_t *
         st = nph_config_entry_error(err, NPH_ERR_INVALID,
                                     nph_config_find(cfg, "DEFAULT", "report_interval"),
                                     "must be at least 1 second");
-    if (st == NPH_OK && !(c->default_az = strdup(nph_config_get(cfg, "DEFAULT",
-                                                                "default_availability_zone", "nova"))))
-        st = nph_error_set(err, NPH_ERR_NO_MEMORY, "out of memory");
     if (st == NPH_OK && (*workers < 1 || *workers > 256)) {
         const struct nph_config_entry *e = nph_config_find(cfg, "conductor", "workers");
         return nph_config_entry_error(err, NPH_ERR_INVALID, e, "must be from 1 to 256");
@@ -150,7 +142,7 @@ nph_status nph_conductor_start(const nph_config *cfg, const char *host, nph_bus 
         st = nph_error_set(err, NPH_ERR_NO_MEMORY, "out of memory");
     if (st != NPH_OK) {
         free(c->db_url);
-        free(c->default_az);
+        nph_scheduler_free(c->scheduler);
         free(c->host);
         free(c);
         return st;
@@ -204,7 +196,7 @@ void nph_conductor_free(nph_conductor *c)
     pthread_setspecific(c->db_key, NULL);
     pthread_key_delete(c->db_key);
     free(c->db_url);
-    free(c->default_az);
+    nph_scheduler_free(c->scheduler);
     free(c->host);
     free(c);
 }

@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Host filters, named and behaving as Nova's.  Resources (what Placement's
+ * allocation candidates decide in Nova) are the "ResourcesFilter", always
+ * first: a VM flavor needs room in VCPU, MEMORY_MB and DISK_GB after the
+ * allocation ratios; a baremetal flavor (resources:CUSTOM_X=1) takes a
+ * whole unused node of that class and a VM flavor never lands there.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "scheduler-internal.h"
+
+static json_object *member(json_object *obj, const char *key)
+{
+    json_object *v = NULL;
+    json_object_object_get_ex(obj, key, &v);
+    return v;
+}
+
+static const char *text(json_object *obj, const char *key)
+{
+    return json_object_get_string(member(obj, key));
+}
+
+static bool resources_filter(const nph_scheduler *s, const struct host_state *h,
+                             const struct request_spec *r)
+{
+    bool baremetal_node = h->resource_class && *h->resource_class;
+    if (r->resource_class || baremetal_node)
+        return r->resource_class && baremetal_node && strcmp(h->resource_class, r->resource_class) == 0 &&
+               h->instances == 0;
+    return r->vcpus <= (int64_t)((double)h->vcpus * s->cpu_ratio) - h->vcpus_used &&
+           r->memory_mb <= (int64_t)((double)h->memory_mb * s->ram_ratio) - h->memory_mb_used &&
+           r->disk_gb <= (int64_t)((double)h->disk_gb * s->disk_ratio) - h->disk_gb_used;
+}
+
+static bool compute_filter(const nph_scheduler *s, const struct host_state *h,
+                           const struct request_spec *r)
+{
+    (void)s;
+    (void)r;
+    return h->up && h->enabled;
+}
+
+static bool availability_zone_filter(const nph_scheduler *s, const struct host_state *h,
+                                     const struct request_spec *r)
+{
+    (void)s;
+    return !r->zone || strcmp(h->zone, r->zone) == 0;
+}
+
+/* "capabilities:hypervisor_type": "QEMU", with Nova's operators (s== ,
+ * <in>, >=, <=, ==, !=) on the host's fields. */
+static bool spec_matches(const char *have, const char *want)
+{
+    if (!have)
+        return false;
+    if (strncmp(want, "s== ", 4) == 0 || strncmp(want, "== ", 3) == 0)
+        return strcmp(have, strchr(want, ' ') + 1) == 0;
+    if (strncmp(want, "!= ", 3) == 0)
+        return strcmp(have, want + 3) != 0;
+    if (strncmp(want, "<in> ", 5) == 0)
+        return strstr(have, want + 5) != NULL;
+    if (strncmp(want, ">= ", 3) == 0)
+        return strtod(have, NULL) >= strtod(want + 3, NULL);
+    if (strncmp(want, "<= ", 3) == 0)
+        return strtod(have, NULL) <= strtod(want + 3, NULL);
+    return strcasecmp(have, want) == 0;
+}
+
+static const char *capability(const struct host_state *h, const char *name)
+{
+    if (strcmp(name, "hypervisor_type") == 0)
+        return h->hypervisor_type;
+    if (strcmp(name, "cpu_arch") == 0 || strcmp(name, "cpu_info:arch") == 0)
+        return h->cpu_arch;
+    if (strcmp(name, "hypervisor_hostname") == 0)
+        return h->node;
+    return text(h->row, name);
+}
+
+static bool compute_capabilities_filter(const nph_scheduler *s, const struct host_state *h,
+                                        const struct request_spec *r)
+{
+    (void)s;
+    json_object_object_foreach(r->extra_specs, key, value) {
+        if (strncmp(key, "capabilities:", 13) == 0 &&
+            !spec_matches(capability(h, key + 13), json_object_get_string(value)))
+            return false;
+    }
+    return true;
+}
+
+/* The image's hypervisor_type and architecture (hw_architecture too). */
+static bool image_properties_filter(const nph_scheduler *s, const struct host_state *h,
+                                    const struct request_spec *r)
+{
+    (void)s;
+    const char *hv = text(r->image_props, "hypervisor_type");
+    const char *arch = text(r->image_props, "hw_architecture");
+    if (!arch)
+        arch = text(r->image_props, "architecture");
+    if (hv && (!h->hypervisor_type || strcasecmp(hv, h->hypervisor_type) != 0))
+        return false;
+    return !arch || (h->cpu_arch && strcasecmp(arch, h->cpu_arch) == 0);
+}
+
+/* Does one of the host's aggregates have metadata `key` with `value`
+ * (a comma-separated list counts each item)? */
+static bool aggregate_has(const struct host_state *h, const char *key, const char *value)
+{
+    for (size_t i = 0; i < json_object_array_length(h->aggregates); i++) {
+        const char *v = text(member(json_object_array_get_idx(h->aggregates, i), "metadata"), key);
+        for (const char *p = v; p && *p;) {
+            size_t len = strcspn(p, ",");
+            while (len && p[len - 1] == ' ')
+                len--;
+            if (strlen(value) == len && strncmp(p, value, len) == 0)
+                return true;
+            p += strcspn(p, ",");
+            p += strspn(p, ", ");
+        }
+    }
+    return false;
+}
+
+static bool aggregate_instance_extra_specs_filter(const nph_scheduler *s, const struct host_state *h,
+                                                  const struct request_spec *r)
+{
+    (void)s;
+    json_object_object_foreach(r->extra_specs, key, value) {
+        const char *k = strncmp(key, "aggregate_instance_extra_specs:", 31) == 0 ? key + 31
+                        : strchr(key, ':') ? NULL : key;
+        if (k && !aggregate_has(h, k, json_object_get_string(value)))
+            return false;
+    }
+    return true;
+}
+
+/* Hosts in an aggregate with filter_tenant_id take only those projects. */
+static bool aggregate_multi_tenancy_isolation(const nph_scheduler *s, const struct host_state *h,
+                                              const struct request_spec *r)
+{
+    (void)s;
+    bool restricted = false;
+    for (size_t i = 0; i < json_object_array_length(h->aggregates); i++) {
+        json_object *meta = member(json_object_array_get_idx(h->aggregates, i), "metadata");
+        json_object_object_foreach(meta, key, value) {
+            (void)value;
+            restricted |= strncmp(key, "filter_tenant_id", 16) == 0;
+        }
+    }
+    if (!restricted)
+        return true;
+    for (size_t i = 0; i < json_object_array_length(h->aggregates); i++) {
+        json_object *meta = member(json_object_array_get_idx(h->aggregates, i), "metadata");
+        json_object_object_foreach(meta, key, value) {
+            if (strncmp(key, "filter_tenant_id", 16) == 0 && r->project_id &&
+                strstr(json_object_get_string(value), r->project_id))
+                return true;
+        }
+    }
+    return false;
+}
+
+static int64_t group_count(const struct host_state *h, const struct request_spec *r)
+{
+    return json_object_get_int64(member(r->group_hosts, h->host));
+}
+
+static bool server_group_affinity(const nph_scheduler *s, const struct host_state *h,
+                                  const struct request_spec *r)
+{
+    (void)s;
+    if (!r->group_policy || strcmp(r->group_policy, "affinity") != 0)
+        return true;
+    return json_object_object_length(r->group_hosts) == 0 || group_count(h, r) > 0;
+}
+
+static bool server_group_anti_affinity(const nph_scheduler *s, const struct host_state *h,
+                                       const struct request_spec *r)
+{
+    (void)s;
+    if (!r->group_policy || strcmp(r->group_policy, "anti-affinity") != 0)
+        return true;
+    return group_count(h, r) < r->max_per_host;
+}
+
+static bool same_host(const nph_scheduler *s, const struct host_state *h,
+                      const struct request_spec *r)
+{
+    (void)s;
+    return !r->same_hosts || member(r->same_hosts, h->host) != NULL;
+}
+
+static bool different_host(const nph_scheduler *s, const struct host_state *h,
+                           const struct request_spec *r)
+{
+    (void)s;
+    return !r->different_hosts || member(r->different_hosts, h->host) == NULL;
+}
+
+static bool num_instances(const nph_scheduler *s, const struct host_state *h,
+                          const struct request_spec *r)
+{
+    (void)r;
+    return h->instances < s->max_instances_per_host;
+}
+
+static bool listed(json_object *list, const char *value)
+{
+    for (size_t i = 0; value && i < json_object_array_length(list); i++)
+        if (strcmp(json_object_get_string(json_object_array_get_idx(list, i)), value) == 0)
+            return true;
+    return false;
+}
+
+/* Isolated images run only on isolated hosts; with restrict_isolated,
+ * isolated hosts run only isolated images. */
+static bool isolated_hosts(const nph_scheduler *s, const struct host_state *h,
+                           const struct request_spec *r)
+{
+    bool image_isolated = listed(s->isolated_images, r->image_id);
+    bool host_isolated = listed(s->isolated_hosts, h->host);
+    if (image_isolated)
+        return host_isolated;
+    return !(host_isolated && s->restrict_isolated);
+}
+
+/* Hosts a request must not use (tried already, or a migration's source). */
+static bool retry_filter(const nph_scheduler *s, const struct host_state *h,
+                         const struct request_spec *r)
+{
+    (void)s;
+    return !member(r->avoid_hosts, h->host);
+}
+
+static const struct host_filter filters[] = {
+    { "ResourcesFilter", resources_filter },
+    { "RetryFilter", retry_filter },
+    { "ComputeFilter", compute_filter },
+    { "AvailabilityZoneFilter", availability_zone_filter },
+    { "ComputeCapabilitiesFilter", compute_capabilities_filter },
+    { "ImagePropertiesFilter", image_properties_filter },
+    { "AggregateInstanceExtraSpecsFilter", aggregate_instance_extra_specs_filter },
+    { "AggregateMultiTenancyIsolation", aggregate_multi_tenancy_isolation },
+    { "ServerGroupAffinityFilter", server_group_affinity },
+    { "ServerGroupAntiAffinityFilter", server_group_anti_affinity },
+    { "SameHostFilter", same_host },
+    { "DifferentHostFilter", different_host },
+    { "NumInstancesFilter", num_instances },
+    { "IsolatedHostsFilter", isolated_hosts },
+};
+
+/* Nova's default enabled_filters. */
+const char *const scheduler_default_filters =
+    "ComputeFilter,AvailabilityZoneFilter,ComputeCapabilitiesFilter,ImagePropertiesFilter,"
+    "ServerGroupAntiAffinityFilter,ServerGroupAffinityFilter,SameHostFilter,DifferentHostFilter";
+
+const struct host_filter *scheduler_filter_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++)
+        if (strcmp(filters[i].name, name) == 0)
+            return &filters[i];
+    return NULL;
+}

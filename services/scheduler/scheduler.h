@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The scheduler as a library: Nova's filter scheduler.  For one instance it
+ * loads every node's state, drops the nodes a filter refuses, ranks the rest
+ * by the weighers, and claims the best one (a random one of the best
+ * host_subset_size) in one transaction that checks the node still has room,
+ * trying the next on a conflict.
+ *
+ * Configuration read ([filter_scheduler] as in nova.conf): enabled_filters,
+ * ram_weight_multiplier, cpu_weight_multiplier, disk_weight_multiplier,
+ * num_instances_weight_multiplier, soft_affinity_weight_multiplier,
+ * soft_anti_affinity_weight_multiplier, build_failure_weight_multiplier,
+ * host_subset_size, max_instances_per_host, isolated_images, isolated_hosts,
+ * restrict_isolated_hosts_to_isolated_images; [scheduler] max_attempts;
+ * [DEFAULT] cpu/ram/disk_allocation_ratio, service_down_time,
+ * default_availability_zone; [database] connection.
+ */
+#ifndef NPH_SCHEDULER_H
+#define NPH_SCHEDULER_H
+
+#include "bus.h"
+#include "conf.h"
+#include "db.h"
+#include "json.h"
+
+typedef struct nph_scheduler nph_scheduler;
+
+nph_status nph_scheduler_new(const nph_config *cfg, nph_scheduler **out, nph_error *err);
+void nph_scheduler_free(nph_scheduler *s);
+
+/* Writes the choice in the claim's transaction (the instance's host and
+ * node, or a migration's destination); NPH_ERR_CONFLICT makes the
+ * scheduler try the next host. */
+typedef nph_status (*nph_scheduler_claim_fn)(nph_db *db, const char *host, const char *node,
+                                             void *opaque, nph_error *err);
+
+struct nph_schedule_request {
+    const char *uuid;        /* the instance */
+    json_object *flavor;     /* the flavor to place (with extra_specs) */
+    json_object *image;      /* {"id", "disk_format", "properties"}, may be NULL */
+    json_object *hints;      /* scheduler hints (same_host, different_host), may be NULL */
+    const char *avoid_host;  /* never this host (a migration's source), may be NULL */
+    nph_scheduler_claim_fn claim;
+    void *opaque;
+};
+
+/* Choose and claim a node; *host and *node are malloc'ed.  NPH_ERR_NOT_FOUND
+ * is "No valid host was found" with the filter that left no host. */
+nph_status nph_scheduler_select(nph_scheduler *s, nph_db *db, const struct nph_schedule_request *req,
+                                char **host, char **node, nph_error *err);
+/* A build failed on `host`: the BuildFailure weigher ranks it lower. */
+void nph_scheduler_build_failed(nph_scheduler *s, const char *host);
+
+#endif
