@@ -549,8 +549,12 @@ nph_status compute_sync_instance(nph_compute *c, json_object *record, nph_error 
     json_object *current = NULL;
     json_object_object_get_ex(record, "power_state", &current);
     const char *vm_state = member_string(record, "vm_state");
-    bool settled = vm_state && (strcmp(vm_state, "error") == 0 || strcmp(vm_state, "building") == 0 ||
-                                strcmp(vm_state, "deleted") == 0);
+    /* States the power state does not decide; a resized server keeps
+     * VERIFY_RESIZE until confirmed or reverted, only its power follows. */
+    static const char *const settled_states[] = { "error", "building", "deleted", "resized" };
+    bool settled = false;
+    for (size_t i = 0; vm_state && i < sizeof(settled_states) / sizeof(settled_states[0]); i++)
+        settled |= strcmp(vm_state, settled_states[i]) == 0;
     if (!settled && (json_object_get_int(current) != (int)ps ||
                      strcmp(vm_state ? vm_state : "", compute_vm_state_for(ps)) != 0)) {
         nph_info("instance %s: database says %s/%s, the hypervisor %s: following the hypervisor",
