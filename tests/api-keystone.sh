@@ -166,6 +166,8 @@ check "answered within 5 s" test $(( ($(date +%s%N) - start_ns) / 1000000 )) -lt
 check "in Nova's words" grep -q '"serviceUnavailable"' "$tmp/body"
 check "the log says why" grep -q "cannot validate a token: .*127.0.0.1:$PORT" "$tmp/aio.log"
 stop_aio
+check "nephele-aio stops on SIGTERM" grep -q 'nephele-aio stopped' "$tmp/aio.log"
+check "with no sanitizer report" bash -c "! grep -q 'Sanitizer\|runtime error' '$tmp/aio.log'"
 
 # A missing key is a start-up error naming the file and the key.
 grep -v '^username' "$tmp/keystone.conf" >"$tmp/broken.conf"
