@@ -235,11 +235,33 @@ static nph_status write_file(const char *path, const char *text, nph_error *err)
     return ok ? NPH_OK : nph_error_set(err, NPH_ERR_IO, "cannot write '%s'", path);
 }
 
+/* With an external Keystone we know where to log in but not who: the user
+ * adds the credentials.  No openrc-demo: there is no demo user. */
+static nph_status write_keystone_openrc(const char *dir, const nph_config *cfg, nph_error *err)
+{
+    char path[4096], text[2048];
+    const char *uri = nph_config_get(cfg, "keystone_authtoken", "www_authenticate_uri",
+                                     nph_config_get(cfg, "keystone_authtoken", "auth_url", ""));
+    snprintf(path, sizeof(path), "%s/openrc", dir);
+    snprintf(text, sizeof(text),
+             "# Source this file to use this all-in-one through its Keystone, once\n"
+             "# OS_USERNAME, OS_PASSWORD and OS_PROJECT_NAME name a Keystone user:\n"
+             "#   . %s && openstack server list\n"
+             "export OS_AUTH_URL=%s\nexport OS_AUTH_TYPE=password\n"
+             "export OS_IDENTITY_API_VERSION=3\n"
+             "export OS_USER_DOMAIN_NAME=Default\nexport OS_PROJECT_DOMAIN_NAME=Default\n"
+             "export OS_REGION_NAME=RegionOne\nexport OS_INTERFACE=public\n",
+             path, uri);
+    return write_file(path, text, err);
+}
+
 nph_status aio_write_openrc(const char *dir, const nph_config *cfg, const char *base_url,
                             nph_error *err)
 {
     char path[4096], text[2048];
     const char *auth = nph_config_get(cfg, "api", "auth_strategy", "noauth2");
+    if (strcmp(auth, "keystone") == 0)
+        return write_keystone_openrc(dir, cfg, err);
     if (strcmp(auth, "builtin") != 0) {
         snprintf(path, sizeof(path), "%s/openrc", dir);
         snprintf(text, sizeof(text),

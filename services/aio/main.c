@@ -167,9 +167,16 @@ int main(int argc, char **argv)
              nph_api_port(s.api));
     if (aio_write_openrc(dir, cfg, base, &err) != NPH_OK)
         nph_warn("%s", err.message);
-    bool identity = strcmp(nph_config_get(cfg, "api", "auth_strategy", "noauth2"), "builtin") == 0;
-    printf("nephele-aio ready: compute %s/v2.1%s%s%s (data %s, openrc %s/openrc)\n", base,
-           identity ? " identity " : "", identity ? base : "", identity ? "/v3" : "", dir, dir);
+    const char *auth = nph_config_get(cfg, "api", "auth_strategy", "noauth2");
+    char identity[700] = "";
+    if (strcmp(auth, "builtin") == 0)
+        snprintf(identity, sizeof(identity), " identity %s/v3", base);
+    else if (strcmp(auth, "keystone") == 0) /* the external one clients log in to */
+        snprintf(identity, sizeof(identity), " identity %s",
+                 nph_config_get(cfg, "keystone_authtoken", "www_authenticate_uri",
+                                nph_config_get(cfg, "keystone_authtoken", "auth_url", "?")));
+    printf("nephele-aio ready: compute %s/v2.1%s (data %s, openrc %s/openrc)\n", base, identity,
+           dir, dir);
     fflush(stdout);
     int sig = nph_daemon_wait_for_signal();
     nph_info("signal %d: finishing the work in progress", sig);

@@ -326,10 +326,15 @@ static nph_status read_config(nph_api *api, const nph_config *cfg, int64_t *work
         nph_status ist = api_identity_load(api, cfg, err);
         if (ist != NPH_OK)
             return ist;
+    } else if (strcmp(auth, "keystone") == 0) {
+        nph_status kst = api_keystone_new(cfg, &api->keystone, err);
+        if (kst != NPH_OK)
+            return kst;
     } else if (strcmp(auth, "noauth2") != 0) {
         return nph_config_entry_error(err, NPH_ERR_NOT_SUPPORTED,
                                       nph_config_find(cfg, "api", "auth_strategy"),
-                                      "'%s' is not supported; use noauth2 or builtin", auth);
+                                      "'%s' is not supported; use noauth2, builtin or keystone",
+                                      auth);
     }
     nph_status qst = api_quota_read_config(api, cfg, err);
     if (qst != NPH_OK)
@@ -391,7 +396,7 @@ nph_status nph_api_start(const nph_config *cfg, nph_bus *bus, nph_api **out, nph
     api->port = info ? info->port : ntohs(addr.sin_port);
     nph_info("compute API listening on http://%s:%u/v2.1 with %lld workers (auth: %s)",
              inet_ntoa(addr.sin_addr), api->port, (long long)workers,
-             api->identity ? "builtin" : "noauth2");
+             api->keystone ? "keystone" : api->identity ? "builtin" : "noauth2");
     *out = api;
     return NPH_OK;
 }
@@ -406,7 +411,8 @@ void nph_api_free(nph_api *api)
     if (!api)
         return;
     if (api->httpd)
-        MHD_stop_daemon(api->httpd);
+        MHD_stop_daemon(api->httpd); /* joins the threads that use the keystone client */
+    api_keystone_free(api->keystone);
     pthread_key_delete(api->db_key);
     free(api->db_url);
     free(api->default_az);

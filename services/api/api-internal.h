@@ -40,6 +40,7 @@ struct nph_api {
     nph_config *identity;        /* builtin auth: the users file; NULL for noauth2 */
     char *token_key;             /* [identity] token_key: signs tokens */
     int64_t token_seconds;       /* [identity] token_expiration */
+    struct api_keystone *keystone; /* auth_strategy = keystone; NULL otherwise */
 };
 
 /* Who is asking, from the token (or noauth's defaults). */
@@ -172,6 +173,27 @@ bool api_identity_context(const nph_api *api, const char *token, struct api_cont
 void api_identity_route(struct api_request *req, struct api_response *resp);
 /* Everything under /image: Glance v2's version document and image reads. */
 void api_image_service_route(struct api_request *req, struct api_response *resp);
+
+/* ---- api-keystone.c: tokens of an external Keystone ---------------------------
+ * [keystone_authtoken] as keystonemiddleware reads it: auth_url, username,
+ * password, project_name (required), www_authenticate_uri, user_domain_name,
+ * project_domain_name (or _id), token_cache_time, timeout, cafile, insecure. */
+struct api_keystone;
+enum api_keystone_verdict {
+    API_KEYSTONE_VALID,          /* ctx is filled */
+    API_KEYSTONE_INVALID,        /* unknown, forged, expired or revoked: a 401 */
+    API_KEYSTONE_UNAVAILABLE,    /* Keystone did not answer usefully: a 503 */
+};
+/* Read the section; errors name the file, line and key. */
+nph_status api_keystone_new(const nph_config *cfg, struct api_keystone **out, nph_error *err);
+/* After the HTTP threads have stopped.  NULL is fine. */
+void api_keystone_free(struct api_keystone *ks);
+/* What WWW-Authenticate names on a 401. */
+const char *api_keystone_uri(const struct api_keystone *ks);
+/* Who `token` is, from the cache or from Keystone; thread-safe.  `why`
+ * says what happened, for the log and a 503's message. */
+enum api_keystone_verdict api_keystone_check(struct api_keystone *ks, const char *token,
+                                             struct api_context *ctx, char *why, size_t why_len);
 
 /* ---- api-image-store.c ------------------------------------------------------ */
 struct image_upload;

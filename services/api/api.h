@@ -6,8 +6,9 @@
  * instance operations to the conductor and the compute hosts over the bus.
  *
  * Configuration read: [api] listen (HOST:PORT, default 127.0.0.1:8774),
- * workers, max_request_body_size, max_limit, auth_strategy (noauth2 or
- * keystone); [database] connection; [DEFAULT] default_availability_zone;
+ * workers, max_request_body_size, max_limit, auth_strategy (noauth2,
+ * builtin or keystone); [identity] (builtin); [keystone_authtoken]
+ * (keystone); [database] connection; [DEFAULT] default_availability_zone;
  * [glance] image_dir.
  */
 #ifndef NPH_API_H

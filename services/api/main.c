@@ -28,7 +28,16 @@ int main(int argc, char **argv)
             "  [api] max_request_body_size   larger bodies get 413 (default 114688)\n"
             "  [api] max_limit           the most items one list returns (default 1000)\n"
             "  [api] auth_strategy       noauth2: no token means admin; a token USER:PROJECT\n"
-            "                            names both (default noauth2)\n"
+            "                            names both (default noauth2); builtin: our own\n"
+            "                            Keystone v3 subset ([identity]); keystone: tokens\n"
+            "                            of an external Keystone ([keystone_authtoken])\n"
+            "  [keystone_authtoken] auth_url, username, password, project_name   required\n"
+            "                            with keystone: the service user that validates tokens\n"
+            "  [keystone_authtoken] www_authenticate_uri   named in a 401 (default auth_url)\n"
+            "  [keystone_authtoken] user_domain_name, project_domain_name   (default Default)\n"
+            "  [keystone_authtoken] token_cache_time   seconds a valid token is cached\n"
+            "                            (default 300; 0: no cache)\n"
+            "  [keystone_authtoken] timeout   seconds per request to Keystone (default 10)\n"
             "  [database] connection     sqlite:///PATH or postgresql://... (default\n"
             "                            sqlite:///" NPH_STATE_DIR "/nephele.db)\n",
     };
