@@ -208,7 +208,7 @@ static nph_status render_page(struct api_request *req, const struct list_query *
         }
         nph_auto_json *fault = row.text[SR_VM_STATE] && strcmp(row.text[SR_VM_STATE], "error") == 0
                                    ? api_server_fault(req, row.text[SR_UUID]) : NULL;
-        api_server_view(req, out, &row, fault, false);
+        api_server_view(req, out, &row, fault, API_SERVER_DETAIL);
     }
     nph_db_reset(stmt);
     return st;

@@ -65,7 +65,7 @@ void api_server_action_start(struct api_request *req, const char *uuid, const ch
 
 /* {"server": VIEW} as the answer. */
 static void reply_view(struct api_request *req, struct api_response *resp, json_object *inst,
-                       bool show)
+                       enum api_server_view_kind kind)
 {
     struct api_server_row row;
     api_server_row_from_json(&row, inst);
@@ -73,7 +73,7 @@ static void reply_view(struct api_request *req, struct api_response *resp, json_
                                ? api_server_fault(req, row.text[SR_UUID]) : NULL;
     nph_auto_buffer out = NPH_BUFFER_INIT;
     nph_buffer_append(&out, "{\"server\":", 10);
-    api_server_view(req, &out, &row, fault, show);
+    api_server_view(req, &out, &row, fault, kind);
     nph_buffer_append(&out, "}", 1);
     api_reply_text(resp, 200, &out);
 }
@@ -82,7 +82,7 @@ void api_servers_show(struct api_request *req, struct api_response *resp)
 {
     nph_auto_json *inst = NULL;
     if (api_server_lookup(req, resp, req->params[0], &inst))
-        reply_view(req, resp, inst, true);
+        reply_view(req, resp, inst, API_SERVER_SHOW);
 }
 
 void api_servers_update(struct api_request *req, struct api_response *resp)
@@ -131,7 +131,7 @@ void api_servers_update(struct api_request *req, struct api_response *resp)
         json_object_put(inst);
         inst = updated;
     }
-    reply_view(req, resp, inst, req->minor >= 71);
+    reply_view(req, resp, inst, API_SERVER_UPDATE);
 }
 
 /* Locked servers refuse everything but an admin. */

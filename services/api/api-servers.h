@@ -31,10 +31,17 @@ bool api_flavor_id_of(const char *flavor_text, char *out, size_t len);
 /* {"id", "name", "links"} */
 void api_server_brief(const struct api_request *req, nph_buffer *out,
                       const struct api_server_row *row);
+/* Which answer a view is for: the fields differ by microversion. */
+enum api_server_view_kind {
+    API_SERVER_DETAIL, /* GET /servers/detail */
+    API_SERVER_SHOW,   /* GET /servers/ID: server_groups from 2.71 too */
+    API_SERVER_UPDATE, /* PUT /servers/ID: the base view alone until 2.75 */
+};
 /* The full view; `fault` (may be NULL) is the newest fault of an ERROR
- * server; `show` adds what only GET /servers/ID has. */
+ * server. */
 void api_server_view(const struct api_request *req, nph_buffer *out,
-                     const struct api_server_row *row, json_object *fault, bool show);
+                     const struct api_server_row *row, json_object *fault,
+                     enum api_server_view_kind kind);
 
 /* api-servers.c */
 /* The instance `id` names, if the caller may see it; else a 404 in resp
