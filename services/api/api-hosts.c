@@ -364,7 +364,10 @@ void api_limits_show(struct api_request *req, struct api_response *resp)
     }
     json_object *abs = json_object_new_object();
     nph_json_add_int(abs, "maxServerMeta", limits[API_QUOTA_METADATA_ITEMS]);
-    nph_json_add_int(abs, "maxImageMeta", 128);
+    /* Nova's image metadata limit is the same quota; it went with the
+     * image-metadata proxy in 2.39. */
+    if (req->minor < 39)
+        nph_json_add_int(abs, "maxImageMeta", limits[API_QUOTA_METADATA_ITEMS]);
     if (req->minor < 57) {
         nph_json_add_int(abs, "maxPersonality", limits[API_QUOTA_INJECTED_FILES]);
         nph_json_add_int(abs, "maxPersonalitySize", limits[API_QUOTA_INJECTED_FILE_CONTENT_BYTES]);
