@@ -202,6 +202,7 @@ void api_flavors_detail(struct api_request *req, struct api_response *resp);
 void api_flavors_show(struct api_request *req, struct api_response *resp);
 void api_flavors_create(struct api_request *req, struct api_response *resp);
 void api_flavors_delete(struct api_request *req, struct api_response *resp);
+void api_flavors_update(struct api_request *req, struct api_response *resp);
 void api_flavor_extra_specs_list(struct api_request *req, struct api_response *resp);
 void api_flavor_extra_specs_create(struct api_request *req, struct api_response *resp);
 void api_flavor_extra_spec_show(struct api_request *req, struct api_response *resp);

@@ -35,6 +35,7 @@ static const struct route routes[] = {
     { "POST", "flavors", api_flavors_create, 0, 0 },
     { "GET", "flavors/detail", api_flavors_detail, 0, 0 },
     { "GET", "flavors/{}", api_flavors_show, 0, 0 },
+    { "PUT", "flavors/{}", api_flavors_update, 55, 0 },
     { "DELETE", "flavors/{}", api_flavors_delete, 0, 0 },
     { "GET", "flavors/{}/os-extra_specs", api_flavor_extra_specs_list, 0, 0 },
     { "POST", "flavors/{}/os-extra_specs", api_flavor_extra_specs_create, 0, 0 },
