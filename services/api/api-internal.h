@@ -191,6 +191,8 @@ void api_server_metadata_replace(struct api_request *req, struct api_response *r
 void api_server_metadata_update(struct api_request *req, struct api_response *resp);
 void api_server_metadata_set_item(struct api_request *req, struct api_response *resp);
 void api_server_metadata_delete_item(struct api_request *req, struct api_response *resp);
+void api_server_ips(struct api_request *req, struct api_response *resp);
+void api_server_ips_network(struct api_request *req, struct api_response *resp);
 void api_instance_actions_list(struct api_request *req, struct api_response *resp);
 void api_instance_actions_show(struct api_request *req, struct api_response *resp);
 

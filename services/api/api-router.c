@@ -29,6 +29,8 @@ static const struct route routes[] = {
     { "GET", "servers/{}/metadata/{}", api_server_metadata_show, 0, 0 },
     { "PUT", "servers/{}/metadata/{}", api_server_metadata_set_item, 0, 0 },
     { "DELETE", "servers/{}/metadata/{}", api_server_metadata_delete_item, 0, 0 },
+    { "GET", "servers/{}/ips", api_server_ips, 0, 0 },
+    { "GET", "servers/{}/ips/{}", api_server_ips_network, 0, 0 },
     { "GET", "servers/{}/os-instance-actions", api_instance_actions_list, 0, 0 },
     { "GET", "servers/{}/os-instance-actions/{}", api_instance_actions_show, 0, 0 },
     { "GET", "flavors", api_flavors_list, 0, 0 },
