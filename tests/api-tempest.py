@@ -264,6 +264,14 @@ class Run:
                "hw:cpu_policy", **{"hw:cpu_policy": "dedicated"})
         t.call("flavors: unset_flavor_extra_spec", f.unset_flavor_extra_spec, fl["id"],
                "quota:cpu_shares")
+        if self.minor >= 55:
+            upd = t.call("flavors: update_flavor description (2.55)", f.update_flavor, fl["id"],
+                         description="changed")
+            t.expect("flavors: returns the new description",
+                     upd["flavor"]["description"] == "changed", upd)
+        else:
+            t.raises("flavors: update_flavor before 2.55 is NotFound", lib_exc.NotFound,
+                     f.update_flavor, fl["id"], description="changed")
         shown = t.call("flavors: show_flavor of the new flavor", f.show_flavor, fl["id"])
         if self.minor >= 61:
             t.expect("flavors: shows its extra_specs (2.61)",
@@ -378,6 +386,7 @@ class Run:
         self.server_metadata(sid)
         self.server_actions(sid)
         self.server_negatives(sid)
+        self.hypervisor_servers(sid)
         for x in [sid] + multi_ids:
             t.call("servers: delete_server", s.delete_server, x)
         for x in [sid] + multi_ids:
@@ -412,6 +421,9 @@ class Run:
                  shown["key_name"] == self.tag + "-k1" and shown["metadata"]["role"] == "web",
                  shown)
         t.call("servers: update_server name", s.update_server, sid, name=self.tag + "-s1b")
+        t.call("servers: list_addresses", s.list_addresses, sid)
+        t.raises("servers: list_addresses_by_network of no network is NotFound",
+                 lib_exc.NotFound, s.list_addresses_by_network, sid, "no-such-net")
         if self.minor >= 19:
             t.call("servers: update_server description (2.19)", s.update_server, sid,
                    description="changed")
@@ -532,6 +544,47 @@ class Run:
         t.call("hypervisors: show_hypervisor_statistics", h.show_hypervisor_statistics)
         t.raises("hypervisors: list_hypervisors by a member is Forbidden", lib_exc.Forbidden,
                  self.demo.hypervisors.list_hypervisors)
+        if self.minor >= 33:
+            self.hypervisor_pages(lst["hypervisors"])
+        if self.minor >= 53:
+            t.raises("hypervisors: a hostname pattern that matches none is NotFound (2.53)",
+                     lib_exc.NotFound, h.list_hypervisors, hypervisor_hostname_pattern="no-such")
+            t.raises("hypervisors: a hostname pattern with limit is BadRequest (2.53)",
+                     lib_exc.BadRequest, h.list_hypervisors, hypervisor_hostname_pattern="fake",
+                     limit=1)
+        else:
+            t.raises("hypervisors: search_hypervisor matching none is NotFound",
+                     lib_exc.NotFound, h.search_hypervisor, "no-such")
+
+    def hypervisor_pages(self, everyone):
+        t, h = self.t, self.c.hypervisors
+        page = t.call("hypervisors: list_hypervisors limit=1 (2.33)", h.list_hypervisors,
+                      limit=1)
+        t.expect("hypervisors: one and a next link",
+                 len(page["hypervisors"]) == 1 and "hypervisors_links" in page, page)
+        rest = t.call("hypervisors: list_hypervisors detail marker (2.33)", h.list_hypervisors,
+                      detail=True, marker=page["hypervisors"][0]["id"])
+        t.expect("hypervisors: the page after the marker has the others",
+                 [x["id"] for x in rest["hypervisors"]] == [x["id"] for x in everyone[1:]], rest)
+
+    def hypervisor_servers(self, sid):
+        """The hypervisor a server runs on lists it."""
+        t, h = self.t, self.c.hypervisors
+        node = self.c.servers.show_server(sid)["server"]["OS-EXT-SRV-ATTR:hypervisor_hostname"]
+        if self.minor < 53:
+            found = t.call("hypervisors: search_hypervisor", h.search_hypervisor, node)
+            t.expect("hypervisors: finds the server's node",
+                     [x["hypervisor_hostname"] for x in found["hypervisors"]] == [node], found)
+            on = t.call("hypervisors: list_servers_on_hypervisor", h.list_servers_on_hypervisor,
+                        node)
+        else:
+            on = t.call("hypervisors: list_hypervisors with_servers, hostname pattern (2.53)",
+                        h.list_hypervisors, detail=True, with_servers=True,
+                        hypervisor_hostname_pattern=node)
+            t.call("hypervisors: show_hypervisor with_servers (2.53)", h.show_hypervisor,
+                   on["hypervisors"][0]["id"], with_servers=True)
+        uuids = [x["uuid"] for x in on["hypervisors"][0].get("servers", [])]
+        t.expect("hypervisors: the node lists the server", sid in uuids, on)
 
     def unauthorized(self, admin_ap):
         t = self.t
