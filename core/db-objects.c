@@ -335,8 +335,8 @@ nph_status nph_db_instance_action_start(nph_db *db, const char *uuid, const char
     nph_db_stmt *stmt;
     nph_status st = nph_db_prepare(db,
                                    "INSERT INTO instance_actions (instance_uuid, action, "
-                                   "request_id, user_id, project_id, start_time, created_at) "
-                                   "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                                   "request_id, user_id, project_id, start_time, created_at, "
+                                   "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                                    &stmt, err);
     if (st != NPH_OK)
         return st;
@@ -349,6 +349,7 @@ nph_status nph_db_instance_action_start(nph_db *db, const char *uuid, const char
     nph_db_bind_text(stmt, 5, project_id);
     nph_db_bind_text(stmt, 6, now);
     nph_db_bind_text(stmt, 7, now);
+    nph_db_bind_text(stmt, 8, now); /* as Nova's pack_action_start, for changes-since */
     bool row = false;
     st = nph_db_step(stmt, &row, err);
     if (st == NPH_OK && row)
@@ -359,13 +360,28 @@ nph_status nph_db_instance_action_start(nph_db *db, const char *uuid, const char
     return st;
 }
 
+/* An event moves its action's updated_at, as in Nova (the 2.58 API shows it). */
+static nph_status action_touch(nph_db *db, int64_t action_id, const char *now, nph_error *err)
+{
+    nph_db_stmt *stmt;
+    nph_status st = nph_db_prepare(db, "UPDATE instance_actions SET updated_at = ? WHERE id = ?",
+                                   &stmt, err);
+    if (st != NPH_OK)
+        return st;
+    nph_db_bind_text(stmt, 1, now);
+    nph_db_bind_int(stmt, 2, action_id);
+    return run(stmt, err);
+}
+
 nph_status nph_db_instance_action_event(nph_db *db, int64_t action_id, const char *event,
                                         const char *result, const char *host, nph_error *err)
 {
     char now[NPH_ISO_TIME_LEN];
     nph_clock_iso_now(now);
     nph_db_stmt *stmt;
-    nph_status st;
+    nph_status st = action_touch(db, action_id, now, err);
+    if (st != NPH_OK)
+        return st;
     if (result) {
         st = nph_db_prepare(db,
                             "UPDATE instance_actions_events SET finish_time = ?, result = ? "

@@ -319,6 +319,44 @@ static void db_id(json_object *flavor, char out[32])
     snprintf(out, 32, "%lld", (long long)json_object_get_int64(member(flavor, "id")));
 }
 
+/* PUT /flavors/ID (2.55): the description is all that may change. */
+void api_flavors_update(struct api_request *req, struct api_response *resp)
+{
+    json_object *flavor, *description = NULL;
+    static const char *const allowed[] = { "description", NULL };
+    if (!api_body_object(req, resp, "flavor", &flavor) ||
+        !api_no_extra_members(resp, flavor, allowed))
+        return;
+    if (!json_object_object_get_ex(flavor, "description", &description)) {
+        api_error(resp, 400, "Invalid input for field/attribute flavor. 'description' is a "
+                             "required property");
+        return;
+    }
+    if (description && (!json_object_is_type(description, json_type_string) ||
+                        json_object_get_string_len(description) > 65535)) {
+        api_error(resp, 400, "Invalid input for field/attribute description. Value: %s.",
+                  json_object_to_json_string(description));
+        return;
+    }
+    nph_auto_json *f = admin_flavor(req, resp);
+    if (!f)
+        return;
+    char id[32], now[NPH_ISO_TIME_LEN];
+    db_id(f, id);
+    nph_clock_iso_now(now);
+    const char *params[] = { description ? json_object_get_string(description) : NULL, now, id };
+    nph_error err = NPH_ERROR_INIT;
+    if (nph_db_execute(req->db, "UPDATE flavors SET description = ?, updated_at = ? WHERE id = ?",
+                       params, 3, NULL, &err) != NPH_OK) {
+        api_error_from(resp, &err);
+        return;
+    }
+    nph_auto_json *updated = api_flavor_for_request(req, req->params[0]);
+    json_object *body = json_object_new_object();
+    json_object_object_add(body, "flavor", flavor_view(req, updated, true));
+    api_reply(resp, 200, body);
+}
+
 static bool set_spec(struct api_request *req, struct api_response *resp, const char *flavor_id,
                      const char *key, json_object *value)
 {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "api-internal.h"
@@ -196,40 +197,135 @@ static bool load_nodes(struct api_request *req, struct api_response *resp, json_
     return true;
 }
 
-static void hypervisor_list(struct api_request *req, struct api_response *resp, bool detail)
+/* The servers on a node as {"name", "uuid"}s, for with_servers (2.53) and
+ * the servers route before it.  Nova lists those of the node's host; a
+ * host with many nodes (the fake driver, Ironic) would show each server
+ * under every node, so this lists the node's own. */
+static json_object *node_servers(struct api_request *req, json_object *node)
 {
-    int limit;
-    const char *marker;
-    nph_auto_json *nodes = NULL, *services = NULL;
-    if (!api_is_admin(req, resp) || !api_paging(req, resp, &limit, &marker) ||
-        !load_nodes(req, resp, &nodes, &services))
-        return;
-    const char *pattern = req->minor >= 53 ? api_query(req, "hypervisor_hostname_pattern") : NULL;
-    size_t n = json_object_array_length(nodes), start = 0;
-    if (marker && req->minor >= 33) {
-        while (start < n) {
-            json_object *node = json_object_array_get_idx(nodes, start++);
-            char id[32];
-            snprintf(id, sizeof(id), "%lld", (long long)num(node, "id"));
-            if (strcmp(req->minor >= 53 ? text(node, "uuid") : id, marker) == 0)
-                break;
-            if (start == n) {
-                api_error(resp, 400, "marker [%s] not found", marker);
-                return;
-            }
+    const char *params[] = { text(node, "host"), text(node, "hypervisor_hostname") };
+    nph_auto_json *rows = NULL;
+    json_object *list = json_object_new_array();
+    if (nph_db_instance_select(req->db, "host = ? AND node = ? AND deleted = 0 ORDER BY id",
+                               params, 2, &rows, NULL) != NPH_OK)
+        return list;
+    for (size_t i = 0; i < json_object_array_length(rows); i++) {
+        json_object *inst = json_object_array_get_idx(rows, i), *s = json_object_new_object();
+        json_object_object_add(s, "name", json_object_get(member(inst, "display_name")));
+        json_object_object_add(s, "uuid", json_object_get(member(inst, "uuid")));
+        json_object_array_add(list, s);
+    }
+    return list;
+}
+
+/* Nova's _view_hypervisor tail: "servers" when the node has some, and
+ * from 2.75 an empty list too when they were asked for. */
+static void add_servers(struct api_request *req, json_object *view, json_object *node)
+{
+    json_object *list = node_servers(req, node);
+    if (json_object_array_length(list) > 0 || req->minor >= 75)
+        json_object_object_add(view, "servers", list);
+    else
+        json_object_put(list);
+}
+
+/* with_servers=BOOL (2.53); false with a 400 for a value that is not one. */
+static bool with_servers(struct api_request *req, struct api_response *resp, bool *out)
+{
+    static const char *const yes[] = { "1", "t", "true", "on", "y", "yes" };
+    static const char *const no[] = { "0", "f", "false", "off", "n", "no" };
+    const char *v = req->minor >= 53 ? api_query(req, "with_servers") : NULL;
+    *out = false;
+    if (!v)
+        return true;
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        if (strcasecmp(v, yes[i]) == 0) {
+            *out = true;
+            return true;
+        }
+        if (strcasecmp(v, no[i]) == 0)
+            return true;
+    }
+    api_error(resp, 400, "Invalid input for query parameters with_servers. Value: %s. "
+                         "'%s' is not a valid boolean",
+              v, v);
+    return false;
+}
+
+/* The id a view shows: the uuid from 2.53, the number before. */
+static const char *node_id(const struct api_request *req, json_object *node, char buf[32])
+{
+    if (req->minor >= 53)
+        return text(node, "uuid");
+    snprintf(buf, 32, "%lld", (long long)num(node, "id"));
+    return buf;
+}
+
+/* Where a page starts: after the node `marker` names; false with a 400
+ * when it names none. */
+static bool page_start(struct api_request *req, struct api_response *resp, json_object *nodes,
+                       const char *marker, size_t *start)
+{
+    *start = 0;
+    if (!marker)
+        return true;
+    for (size_t i = 0; i < json_object_array_length(nodes); i++) {
+        char buf[32];
+        if (strcmp(node_id(req, json_object_array_get_idx(nodes, i), buf), marker) == 0) {
+            *start = i + 1;
+            return true;
         }
     }
+    api_error(resp, 400, "marker [%s] not found", marker);
+    return false;
+}
+
+/* Paging (limit, marker, hypervisors_links) from 2.33; from 2.53 a
+ * hostname pattern (which pages do not combine with) and with_servers. */
+static void hypervisor_list(struct api_request *req, struct api_response *resp, bool detail)
+{
+    int limit = req->api->max_limit;
+    const char *marker = NULL;
+    bool servers;
+    nph_auto_json *nodes = NULL, *services = NULL;
+    if (!api_is_admin(req, resp) || (req->minor >= 33 && !api_paging(req, resp, &limit, &marker)) ||
+        !with_servers(req, resp, &servers))
+        return;
+    const char *pattern = req->minor >= 53 ? api_query(req, "hypervisor_hostname_pattern") : NULL;
+    if (pattern && (marker || api_query(req, "limit"))) {
+        api_error(resp, 400, "Paging over hypervisors with the hypervisor_hostname_pattern query "
+                             "parameter is not supported.");
+        return;
+    }
+    size_t start;
+    if (!load_nodes(req, resp, &nodes, &services) || !page_start(req, resp, nodes, marker, &start))
+        return;
     json_object *list = json_object_new_array();
+    size_t n = json_object_array_length(nodes);
     for (size_t i = start; i < n && (int)json_object_array_length(list) < limit; i++) {
         json_object *node = json_object_array_get_idx(nodes, i);
         if (pattern && !strstr(text(node, "hypervisor_hostname"), pattern))
             continue;
-        json_object_array_add(list, hypervisor_view(req, node,
-                                                    compute_service(services, text(node, "host")),
-                                                    detail));
+        json_object *svc = compute_service(services, text(node, "host"));
+        json_object *view = hypervisor_view(req, node, svc, detail);
+        if (servers)
+            add_servers(req, view, node);
+        json_object_array_add(list, view);
     }
     json_object *body = json_object_new_object();
     json_object_object_add(body, "hypervisors", list);
+    size_t shown = json_object_array_length(list);
+    if (pattern && shown == 0) {
+        json_object_put(body);
+        api_error(resp, 404, "No hypervisor matching '%s' could be found.", pattern);
+        return;
+    }
+    if (req->minor >= 33 && !pattern && shown > 0 && (int)shown == limit) {
+        json_object *last = json_object_array_get_idx(list, shown - 1);
+        json_object_object_add(body, "hypervisors_links",
+                               api_next_link(req, detail ? "os-hypervisors/detail" : "os-hypervisors",
+                                             json_object_get_string(member(last, "id")), limit));
+    }
     api_reply(resp, 200, body);
 }
 
@@ -243,10 +339,51 @@ void api_hypervisors_detail(struct api_request *req, struct api_response *resp)
     hypervisor_list(req, resp, true);
 }
 
-void api_hypervisors_show(struct api_request *req, struct api_response *resp)
+/* GET /os-hypervisors/PATTERN/search and .../servers until 2.52: the
+ * nodes whose name holds PATTERN, the latter with their servers. */
+static void hypervisor_search(struct api_request *req, struct api_response *resp, bool servers)
 {
     nph_auto_json *nodes = NULL, *services = NULL;
     if (!api_is_admin(req, resp) || !load_nodes(req, resp, &nodes, &services))
+        return;
+    const char *pattern = req->params[0];
+    json_object *list = json_object_new_array();
+    for (size_t i = 0; i < json_object_array_length(nodes); i++) {
+        json_object *node = json_object_array_get_idx(nodes, i);
+        if (!strstr(text(node, "hypervisor_hostname"), pattern))
+            continue;
+        json_object *svc = compute_service(services, text(node, "host"));
+        json_object *view = hypervisor_view(req, node, svc, false);
+        if (servers)
+            add_servers(req, view, node);
+        json_object_array_add(list, view);
+    }
+    if (json_object_array_length(list) == 0) {
+        json_object_put(list);
+        api_error(resp, 404, "No hypervisor matching '%s' could be found.", pattern);
+        return;
+    }
+    json_object *body = json_object_new_object();
+    json_object_object_add(body, "hypervisors", list);
+    api_reply(resp, 200, body);
+}
+
+void api_hypervisors_search(struct api_request *req, struct api_response *resp)
+{
+    hypervisor_search(req, resp, false);
+}
+
+void api_hypervisors_servers(struct api_request *req, struct api_response *resp)
+{
+    hypervisor_search(req, resp, true);
+}
+
+void api_hypervisors_show(struct api_request *req, struct api_response *resp)
+{
+    nph_auto_json *nodes = NULL, *services = NULL;
+    bool servers;
+    if (!api_is_admin(req, resp) || !with_servers(req, resp, &servers) ||
+        !load_nodes(req, resp, &nodes, &services))
         return;
     const char *id = req->params[0];
     if (req->minor >= 53 ? !nph_uuid_is_valid(id) : strspn(id, "0123456789") != strlen(id)) {
@@ -256,14 +393,15 @@ void api_hypervisors_show(struct api_request *req, struct api_response *resp)
     }
     for (size_t i = 0; i < json_object_array_length(nodes); i++) {
         json_object *node = json_object_array_get_idx(nodes, i);
-        char num_id[32];
-        snprintf(num_id, sizeof(num_id), "%lld", (long long)num(node, "id"));
-        if (strcmp(req->minor >= 53 ? text(node, "uuid") : num_id, id) != 0)
+        char buf[32];
+        if (strcmp(node_id(req, node, buf), id) != 0)
             continue;
+        json_object *svc = compute_service(services, text(node, "host"));
+        json_object *view = hypervisor_view(req, node, svc, true);
+        if (servers)
+            add_servers(req, view, node);
         json_object *body = json_object_new_object();
-        json_object_object_add(body, "hypervisor",
-                               hypervisor_view(req, node, compute_service(services, text(node, "host")),
-                                               true));
+        json_object_object_add(body, "hypervisor", view);
         api_reply(resp, 200, body);
         return;
     }
@@ -390,8 +528,10 @@ void api_limits_show(struct api_request *req, struct api_response *resp)
     }
     json_object *abs = json_object_new_object();
     nph_json_add_int(abs, "maxServerMeta", limits[API_QUOTA_METADATA_ITEMS]);
-    if (req->minor < 39) /* 2.39 dropped the image-metadata proxy's limit */
-        nph_json_add_int(abs, "maxImageMeta", 128);
+    /* Nova's image metadata limit is the same quota; it went with the
+     * image-metadata proxy in 2.39. */
+    if (req->minor < 39)
+        nph_json_add_int(abs, "maxImageMeta", limits[API_QUOTA_METADATA_ITEMS]);
     if (req->minor < 57) {
         nph_json_add_int(abs, "maxPersonality", limits[API_QUOTA_INJECTED_FILES]);
         nph_json_add_int(abs, "maxPersonalitySize", limits[API_QUOTA_INJECTED_FILE_CONTENT_BYTES]);

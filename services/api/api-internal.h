@@ -252,6 +252,8 @@ void api_server_metadata_replace(struct api_request *req, struct api_response *r
 void api_server_metadata_update(struct api_request *req, struct api_response *resp);
 void api_server_metadata_set_item(struct api_request *req, struct api_response *resp);
 void api_server_metadata_delete_item(struct api_request *req, struct api_response *resp);
+void api_server_ips(struct api_request *req, struct api_response *resp);
+void api_server_ips_network(struct api_request *req, struct api_response *resp);
 void api_instance_actions_list(struct api_request *req, struct api_response *resp);
 void api_instance_actions_show(struct api_request *req, struct api_response *resp);
 
@@ -263,6 +265,7 @@ void api_flavors_detail(struct api_request *req, struct api_response *resp);
 void api_flavors_show(struct api_request *req, struct api_response *resp);
 void api_flavors_create(struct api_request *req, struct api_response *resp);
 void api_flavors_delete(struct api_request *req, struct api_response *resp);
+void api_flavors_update(struct api_request *req, struct api_response *resp);
 void api_flavor_extra_specs_list(struct api_request *req, struct api_response *resp);
 void api_flavor_extra_specs_create(struct api_request *req, struct api_response *resp);
 void api_flavor_extra_spec_show(struct api_request *req, struct api_response *resp);
@@ -292,5 +295,7 @@ void api_hypervisors_list(struct api_request *req, struct api_response *resp);
 void api_hypervisors_detail(struct api_request *req, struct api_response *resp);
 void api_hypervisors_show(struct api_request *req, struct api_response *resp);
 void api_hypervisors_statistics(struct api_request *req, struct api_response *resp);
+void api_hypervisors_search(struct api_request *req, struct api_response *resp);
+void api_hypervisors_servers(struct api_request *req, struct api_response *resp);
 
 #endif

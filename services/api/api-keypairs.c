@@ -89,22 +89,47 @@ static json_object *find(struct api_request *req, const char *user, const char *
     return json_object_get(json_object_array_get_idx(rows, 0));
 }
 
+/* The user's keypairs in Nova's order (by id), from 2.35 those after the
+ * keypair named `marker` (the caller stops at its limit). */
+static bool select_keypairs(struct api_request *req, struct api_response *resp, const char *user,
+                            const char *marker, json_object **rows)
+{
+    nph_auto_json *m = marker ? find(req, user, marker) : NULL;
+    if (marker && !m) {
+        api_error(resp, 400, "Marker %s could not be found.", marker);
+        return false;
+    }
+    char after[24];
+    snprintf(after, sizeof(after), "%lld",
+             m ? (long long)json_object_get_int64(member(m, "id")) : 0LL);
+    const char *params[] = { user, after };
+    nph_error err = NPH_ERROR_INIT;
+    if (nph_db_select_rows(req->db, "SELECT * FROM key_pairs WHERE user_id = ? AND deleted = 0 "
+                                    "AND id > ? ORDER BY id",
+                           params, 2, rows, &err) != NPH_OK) {
+        api_error_from(resp, &err);
+        return false;
+    }
+    return true;
+}
+
 void api_keypairs_list(struct api_request *req, struct api_response *resp)
 {
     const char *user = owner(req, resp, api_query(req, "user_id"));
     if (!user)
         return;
-    const char *params[] = { user };
-    nph_auto_json *rows = NULL;
-    nph_error err = NPH_ERROR_INIT;
-    if (nph_db_select_rows(req->db, "SELECT * FROM key_pairs WHERE user_id = ? AND deleted = 0 "
-                                    "ORDER BY name",
-                           params, 1, &rows, &err) != NPH_OK) {
-        api_error_from(resp, &err);
+    int limit = req->api->max_limit;
+    const char *marker = NULL;
+    if (req->minor >= 35 && !api_paging(req, resp, &limit, &marker))
         return;
-    }
+    nph_auto_json *rows = NULL;
+    if (!select_keypairs(req, resp, user, marker, &rows))
+        return;
     json_object *list = json_object_new_array();
-    for (size_t i = 0; i < json_object_array_length(rows); i++) {
+    size_t n = json_object_array_length(rows);
+    if (n > (size_t)limit)
+        n = (size_t)limit;
+    for (size_t i = 0; i < n; i++) {
         json_object *wrap = json_object_new_object();
         json_object_object_add(wrap, "keypair",
                                keypair_view(req, json_object_array_get_idx(rows, i), false));
@@ -112,6 +137,14 @@ void api_keypairs_list(struct api_request *req, struct api_response *resp)
     }
     json_object *body = json_object_new_object();
     json_object_object_add(body, "keypairs", list);
+    /* As Nova: a full page links to the next one, named by the last key. */
+    if (req->minor >= 35 && n > 0 && (int)n == limit)
+        json_object_object_add(
+            body, "keypairs_links",
+            api_next_link(req, "os-keypairs",
+                          json_object_get_string(member(json_object_array_get_idx(rows, n - 1),
+                                                        "name")),
+                          limit));
     api_reply(resp, 200, body);
 }
 

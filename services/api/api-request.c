@@ -137,12 +137,31 @@ json_object *api_links(const struct api_request *req, const char *collection, co
     return links;
 }
 
+/* Percent-encode a query value: markers may be keypair names with spaces. */
+static void query_escape(const char *in, char *out, size_t len)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)in; *p && o + 4 < len; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            strchr("-_.~", *p)) {
+            out[o++] = (char)*p;
+        } else {
+            out[o++] = '%';
+            out[o++] = hex[*p >> 4];
+            out[o++] = hex[*p & 15];
+        }
+    }
+    out[o] = '\0';
+}
+
 json_object *api_next_link(const struct api_request *req, const char *collection,
                            const char *marker, int limit)
 {
-    char href[900];
+    char href[900], escaped[600];
+    query_escape(marker ? marker : "", escaped, sizeof(escaped));
     snprintf(href, sizeof(href), "%s/v2.1/%s?limit=%d&marker=%s", req->base_url, collection,
-             limit, marker);
+             limit, escaped);
     json_object *links = json_object_new_array();
     json_object_array_add(links, make_link("next", href));
     return links;

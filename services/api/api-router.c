@@ -12,74 +12,80 @@ struct route {
     const char *pattern; /* below /v2.1 */
     api_handler handler;
     int min_minor;       /* 0: from 2.1 */
+    int max_minor;       /* 0: to the newest */
 };
 
 static const struct route routes[] = {
-    { "GET", "servers", api_servers_list, 0 },
-    { "POST", "servers", api_servers_create, 0 },
-    { "GET", "servers/detail", api_servers_detail, 0 },
-    { "GET", "servers/{}", api_servers_show, 0 },
-    { "PUT", "servers/{}", api_servers_update, 0 },
-    { "DELETE", "servers/{}", api_servers_delete, 0 },
-    { "POST", "servers/{}/action", api_servers_action, 0 },
-    { "POST", "servers/{}/remote-consoles", api_server_remote_consoles, 6 },
-    { "GET", "servers/{}/metadata", api_server_metadata_list, 0 },
-    { "PUT", "servers/{}/metadata", api_server_metadata_replace, 0 },
-    { "POST", "servers/{}/metadata", api_server_metadata_update, 0 },
-    { "GET", "servers/{}/metadata/{}", api_server_metadata_show, 0 },
-    { "PUT", "servers/{}/metadata/{}", api_server_metadata_set_item, 0 },
-    { "DELETE", "servers/{}/metadata/{}", api_server_metadata_delete_item, 0 },
-    { "GET", "servers/{}/os-instance-actions", api_instance_actions_list, 0 },
-    { "GET", "servers/{}/os-instance-actions/{}", api_instance_actions_show, 0 },
-    { "GET", "flavors", api_flavors_list, 0 },
-    { "POST", "flavors", api_flavors_create, 0 },
-    { "GET", "flavors/detail", api_flavors_detail, 0 },
-    { "GET", "flavors/{}", api_flavors_show, 0 },
-    { "DELETE", "flavors/{}", api_flavors_delete, 0 },
-    { "GET", "flavors/{}/os-extra_specs", api_flavor_extra_specs_list, 0 },
-    { "POST", "flavors/{}/os-extra_specs", api_flavor_extra_specs_create, 0 },
-    { "GET", "flavors/{}/os-extra_specs/{}", api_flavor_extra_spec_show, 0 },
-    { "PUT", "flavors/{}/os-extra_specs/{}", api_flavor_extra_spec_update, 0 },
-    { "DELETE", "flavors/{}/os-extra_specs/{}", api_flavor_extra_spec_delete, 0 },
-    { "GET", "flavors/{}/os-flavor-access", api_flavor_access_list, 0 },
-    { "POST", "flavors/{}/action", api_flavors_action, 0 },
-    { "GET", "os-keypairs", api_keypairs_list, 0 },
-    { "POST", "os-keypairs", api_keypairs_create, 0 },
-    { "GET", "os-keypairs/{}", api_keypairs_show, 0 },
-    { "DELETE", "os-keypairs/{}", api_keypairs_delete, 0 },
-    { "GET", "images", api_images_list, 0 },
-    { "GET", "images/detail", api_images_detail, 0 },
-    { "GET", "images/{}", api_images_show, 0 },
-    { "POST", "images", api_images_create, 0 },
-    { "DELETE", "images/{}", api_images_delete, 0 },
-    { "PUT", "images/{}/file", api_images_upload, 0 },
-    { "GET", "images/{}/file", api_images_download, 0 },
-    { "GET", "limits", api_limits_show, 0 },
-    { "GET", "os-quota-sets/{}", api_quota_sets_show, 0 },
-    { "PUT", "os-quota-sets/{}", api_quota_sets_update, 0 },
-    { "DELETE", "os-quota-sets/{}", api_quota_sets_delete, 0 },
-    { "GET", "os-quota-sets/{}/defaults", api_quota_sets_defaults, 0 },
-    { "GET", "os-quota-sets/{}/detail", api_quota_sets_detail, 0 },
-    { "GET", "os-aggregates", api_aggregates_list, 0 },
-    { "POST", "os-aggregates", api_aggregates_create, 0 },
-    { "GET", "os-aggregates/{}", api_aggregates_show, 0 },
-    { "PUT", "os-aggregates/{}", api_aggregates_update, 0 },
-    { "DELETE", "os-aggregates/{}", api_aggregates_delete, 0 },
-    { "POST", "os-aggregates/{}/action", api_aggregates_action, 0 },
-    { "GET", "os-server-groups", api_server_groups_list, 0 },
-    { "POST", "os-server-groups", api_server_groups_create, 0 },
-    { "GET", "os-server-groups/{}", api_server_groups_show, 0 },
-    { "DELETE", "os-server-groups/{}", api_server_groups_delete, 0 },
-    { "GET", "os-simple-tenant-usage", api_usage_list, 0 },
-    { "GET", "os-simple-tenant-usage/{}", api_usage_show, 0 },
-    { "POST", "os-server-external-events", api_external_events, 0 },
-    { "GET", "os-availability-zone", api_availability_zones, 0 },
-    { "GET", "os-availability-zone/detail", api_availability_zones_detail, 0 },
-    { "GET", "os-services", api_services_list, 0 },
-    { "GET", "os-hypervisors", api_hypervisors_list, 0 },
-    { "GET", "os-hypervisors/detail", api_hypervisors_detail, 0 },
-    { "GET", "os-hypervisors/statistics", api_hypervisors_statistics, 0 },
-    { "GET", "os-hypervisors/{}", api_hypervisors_show, 0 },
+    { "GET", "servers", api_servers_list, 0, 0 },
+    { "POST", "servers", api_servers_create, 0, 0 },
+    { "GET", "servers/detail", api_servers_detail, 0, 0 },
+    { "GET", "servers/{}", api_servers_show, 0, 0 },
+    { "PUT", "servers/{}", api_servers_update, 0, 0 },
+    { "DELETE", "servers/{}", api_servers_delete, 0, 0 },
+    { "POST", "servers/{}/action", api_servers_action, 0, 0 },
+    { "GET", "servers/{}/metadata", api_server_metadata_list, 0, 0 },
+    { "PUT", "servers/{}/metadata", api_server_metadata_replace, 0, 0 },
+    { "POST", "servers/{}/metadata", api_server_metadata_update, 0, 0 },
+    { "GET", "servers/{}/metadata/{}", api_server_metadata_show, 0, 0 },
+    { "PUT", "servers/{}/metadata/{}", api_server_metadata_set_item, 0, 0 },
+    { "DELETE", "servers/{}/metadata/{}", api_server_metadata_delete_item, 0, 0 },
+    { "GET", "servers/{}/ips", api_server_ips, 0, 0 },
+    { "GET", "servers/{}/ips/{}", api_server_ips_network, 0, 0 },
+    { "GET", "servers/{}/os-instance-actions", api_instance_actions_list, 0, 0 },
+    { "GET", "servers/{}/os-instance-actions/{}", api_instance_actions_show, 0, 0 },
+    { "GET", "flavors", api_flavors_list, 0, 0 },
+    { "POST", "flavors", api_flavors_create, 0, 0 },
+    { "GET", "flavors/detail", api_flavors_detail, 0, 0 },
+    { "GET", "flavors/{}", api_flavors_show, 0, 0 },
+    { "PUT", "flavors/{}", api_flavors_update, 55, 0 },
+    { "DELETE", "flavors/{}", api_flavors_delete, 0, 0 },
+    { "GET", "flavors/{}/os-extra_specs", api_flavor_extra_specs_list, 0, 0 },
+    { "POST", "flavors/{}/os-extra_specs", api_flavor_extra_specs_create, 0, 0 },
+    { "GET", "flavors/{}/os-extra_specs/{}", api_flavor_extra_spec_show, 0, 0 },
+    { "PUT", "flavors/{}/os-extra_specs/{}", api_flavor_extra_spec_update, 0, 0 },
+    { "DELETE", "flavors/{}/os-extra_specs/{}", api_flavor_extra_spec_delete, 0, 0 },
+    { "GET", "flavors/{}/os-flavor-access", api_flavor_access_list, 0, 0 },
+    { "POST", "flavors/{}/action", api_flavors_action, 0, 0 },
+    { "GET", "os-keypairs", api_keypairs_list, 0, 0 },
+    { "POST", "os-keypairs", api_keypairs_create, 0, 0 },
+    { "GET", "os-keypairs/{}", api_keypairs_show, 0, 0 },
+    { "DELETE", "os-keypairs/{}", api_keypairs_delete, 0, 0 },
+    { "GET", "images", api_images_list, 0, 0 },
+    { "GET", "images/detail", api_images_detail, 0, 0 },
+    { "GET", "images/{}", api_images_show, 0, 0 },
+    { "POST", "images", api_images_create, 0, 0 },
+    { "DELETE", "images/{}", api_images_delete, 0, 0 },
+    { "PUT", "images/{}/file", api_images_upload, 0, 0 },
+    { "GET", "images/{}/file", api_images_download, 0, 0 },
+    { "GET", "limits", api_limits_show, 0, 0 },
+    { "GET", "os-quota-sets/{}", api_quota_sets_show, 0, 0 },
+    { "PUT", "os-quota-sets/{}", api_quota_sets_update, 0, 0 },
+    { "DELETE", "os-quota-sets/{}", api_quota_sets_delete, 0, 0 },
+    { "GET", "os-quota-sets/{}/defaults", api_quota_sets_defaults, 0, 0 },
+    { "GET", "os-quota-sets/{}/detail", api_quota_sets_detail, 0, 0 },
+    { "POST", "servers/{}/remote-consoles", api_server_remote_consoles, 6, 0 },
+    { "GET", "os-aggregates", api_aggregates_list, 0, 0 },
+    { "POST", "os-aggregates", api_aggregates_create, 0, 0 },
+    { "GET", "os-aggregates/{}", api_aggregates_show, 0, 0 },
+    { "PUT", "os-aggregates/{}", api_aggregates_update, 0, 0 },
+    { "DELETE", "os-aggregates/{}", api_aggregates_delete, 0, 0 },
+    { "POST", "os-aggregates/{}/action", api_aggregates_action, 0, 0 },
+    { "GET", "os-server-groups", api_server_groups_list, 0, 0 },
+    { "POST", "os-server-groups", api_server_groups_create, 0, 0 },
+    { "GET", "os-server-groups/{}", api_server_groups_show, 0, 0 },
+    { "DELETE", "os-server-groups/{}", api_server_groups_delete, 0, 0 },
+    { "GET", "os-simple-tenant-usage", api_usage_list, 0, 0 },
+    { "GET", "os-simple-tenant-usage/{}", api_usage_show, 0, 0 },
+    { "POST", "os-server-external-events", api_external_events, 0, 0 },
+    { "GET", "os-availability-zone", api_availability_zones, 0, 0 },
+    { "GET", "os-availability-zone/detail", api_availability_zones_detail, 0, 0 },
+    { "GET", "os-services", api_services_list, 0, 0 },
+    { "GET", "os-hypervisors", api_hypervisors_list, 0, 0 },
+    { "GET", "os-hypervisors/detail", api_hypervisors_detail, 0, 0 },
+    { "GET", "os-hypervisors/statistics", api_hypervisors_statistics, 0, 0 },
+    { "GET", "os-hypervisors/{}", api_hypervisors_show, 0, 0 },
+    { "GET", "os-hypervisors/{}/search", api_hypervisors_search, 0, 52 },
+    { "GET", "os-hypervisors/{}/servers", api_hypervisors_servers, 0, 52 },
 };
 
 /* Match `pattern` against the request path, collecting the {} segments. */
@@ -108,7 +114,7 @@ static bool matches(const char *pattern, struct api_request *req)
 
 void api_route(struct api_request *req, struct api_response *resp)
 {
-    bool path_known = false;
+    bool path_known = false, method_known = false;
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         const struct route *r = &routes[i];
         if (!matches(r->pattern, req))
@@ -116,12 +122,18 @@ void api_route(struct api_request *req, struct api_response *resp)
         /* "servers/detail" is also what "servers/{}" matches: prefer the
          * literal, which comes first in the table. */
         path_known = true;
-        if (strcmp(r->method, req->method) != 0 || (r->min_minor && req->minor < r->min_minor))
+        if (strcmp(r->method, req->method) != 0)
+            continue;
+        method_known = true;
+        if ((r->min_minor && req->minor < r->min_minor) ||
+            (r->max_minor && req->minor > r->max_minor))
             continue;
         r->handler(req, resp);
         return;
     }
-    if (path_known)
+    /* A method that exists at other microversions is a 404, as Nova's
+     * VersionNotFoundForAPIMethod. */
+    if (path_known && !method_known)
         api_error(resp, 405, "The method %s is not allowed for this resource.", req->method);
     else
         api_error(resp, 404, "The resource could not be found.");

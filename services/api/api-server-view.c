@@ -321,35 +321,17 @@ static const char *or_empty(const char *s)
     return s ? s : "";
 }
 
-/* The fields Nova's API extensions added (zone, key, usage, states,
- * volumes, security groups, and the admin's host attributes). */
-static void put_extended_fields(const struct api_request *req, nph_buffer *out,
-                                const struct api_server_row *row, enum api_server_view_kind kind)
-{
-    kv_string(out, "OS-EXT-AZ:availability_zone", or_empty(row->text[SR_AZ]));
-    kv_string(out, "config_drive", or_empty(row->text[SR_CONFIG_DRIVE]));
-    kv_string(out, "key_name", row->text[SR_KEY_NAME]);
-    kv_time(out, "OS-SRV-USG:launched_at", row->text[SR_LAUNCHED], true);
-    kv_time(out, "OS-SRV-USG:terminated_at", row->text[SR_TERMINATED], true);
-    kv_string(out, "OS-EXT-STS:task_state", row->text[SR_TASK_STATE]);
-    kv_string(out, "OS-EXT-STS:vm_state", row->text[SR_VM_STATE]);
-    kv_int(out, "OS-EXT-STS:power_state", row->num[SR_POWER_STATE - SR_ID]);
-    put(out, ",\"os-extended-volumes:volumes_attached\":[]");
-    put(out, ",\"security_groups\":[{\"name\":\"default\"}]");
-    if (req->ctx.is_admin)
-        put_admin_fields(req, out, row, kind);
-}
-
-void api_server_view(const struct api_request *req, nph_buffer *out,
-                     const struct api_server_row *row, json_object *fault,
-                     enum api_server_view_kind kind)
+/* What every view has, PUT's before 2.75 included. */
+static void put_base(const struct api_request *req, nph_buffer *out,
+                     const struct api_server_row *row, json_object *fault)
 {
     const char *vm_state = row->text[SR_VM_STATE], *task = row->text[SR_TASK_STATE];
     const char *image = row->text[SR_IMAGE], *host = row->text[SR_HOST];
+    const char *status = api_server_status(vm_state, task);
     put(out, "{\"id\":");
     put_string(out, row->text[SR_UUID]);
     kv_string(out, "name", or_empty(row->text[SR_NAME]));
-    kv_string(out, "status", api_server_status(vm_state, task));
+    kv_string(out, "status", status);
     kv_string(out, "tenant_id", or_empty(row->text[SR_PROJECT]));
     kv_string(out, "user_id", or_empty(row->text[SR_USER]));
     key(out, "metadata");
@@ -357,8 +339,6 @@ void api_server_view(const struct api_request *req, nph_buffer *out,
     char hid[SHA224_DIGEST_SIZE * 2 + 1];
     host_id(row->text[SR_PROJECT], host, hid);
     kv_string(out, "hostId", hid);
-    key(out, "links");
-    put_links(req, out, "servers", row->text[SR_UUID]);
     key(out, "image");
     if (image && *image) {
         put(out, "{\"id\":");
@@ -376,20 +356,55 @@ void api_server_view(const struct api_request *req, nph_buffer *out,
     put(out, ",\"addresses\":{}");
     kv_string(out, "accessIPv4", or_empty(row->text[SR_IPV4]));
     kv_string(out, "accessIPv6", or_empty(row->text[SR_IPV6]));
+    key(out, "links");
+    put_links(req, out, "servers", row->text[SR_UUID]);
     kv_string(out, "OS-DCF:diskConfig", "MANUAL");
-    if (vm_state && (strcmp(vm_state, "building") == 0 || strcmp(vm_state, "active") == 0))
-        kv_int(out, "progress", 0);
-    /* Update and rebuild answered without the extensions' fields until 2.75. */
+    /* Nova's _progress_statuses and _fault_statuses. */
+    static const char *const progress[] = { "ACTIVE", "BUILD", "REBUILD", "RESIZE",
+                                            "VERIFY_RESIZE", "MIGRATING" };
+    for (size_t i = 0; i < sizeof(progress) / sizeof(progress[0]); i++)
+        if (strcmp(status, progress[i]) == 0)
+            kv_int(out, "progress", 0);
+    if (strcmp(status, "ERROR") == 0 || strcmp(status, "DELETED") == 0)
+        put_fault(out, fault, req->ctx.is_admin);
+}
+
+/* The attributes of the old extensions: GET's, and PUT's from 2.75. */
+static void put_extended(const struct api_request *req, nph_buffer *out,
+                         const struct api_server_row *row, enum api_server_view_kind kind)
+{
+    const char *host = row->text[SR_HOST];
+    kv_string(out, "OS-EXT-AZ:availability_zone", or_empty(row->text[SR_AZ]));
+    kv_string(out, "config_drive", or_empty(row->text[SR_CONFIG_DRIVE]));
+    kv_string(out, "key_name", row->text[SR_KEY_NAME]);
+    kv_time(out, "OS-SRV-USG:launched_at", row->text[SR_LAUNCHED], true);
+    kv_time(out, "OS-SRV-USG:terminated_at", row->text[SR_TERMINATED], true);
+    kv_string(out, "OS-EXT-STS:task_state", row->text[SR_TASK_STATE]);
+    kv_string(out, "OS-EXT-STS:vm_state", row->text[SR_VM_STATE]);
+    kv_int(out, "OS-EXT-STS:power_state", row->num[SR_POWER_STATE - SR_ID]);
+    put(out, ",\"os-extended-volumes:volumes_attached\":[]");
+    put(out, ",\"security_groups\":[{\"name\":\"default\"}]");
+    if (req->ctx.is_admin)
+        put_admin_fields(req, out, row, kind);
+    if (req->minor >= 16 && req->ctx.is_admin)
+        kv_string(out, "host_status", host && *host ? "UP" : "");
+}
+
+void api_server_view(const struct api_request *req, nph_buffer *out,
+                     const struct api_server_row *row, json_object *fault,
+                     enum api_server_view_kind kind)
+{
+    put_base(req, out, row, fault);
+    /* Nova's PUT and rebuild answered with the base view alone until 2.75;
+     * rebuild adds the user_data it may set from 2.57. */
     if ((kind != API_VIEW_UPDATE && kind != API_VIEW_REBUILD) || req->minor >= 75)
-        put_extended_fields(req, out, row, kind);
+        put_extended(req, out, row, kind);
     if (kind == API_VIEW_REBUILD && req->minor >= 57)
         kv_string(out, "user_data", row->text[SR_USER_DATA]);
     if (req->minor >= 9) {
         key(out, "locked");
         put(out, row->num[SR_LOCKED - SR_ID] ? "true" : "false");
     }
-    if (req->minor >= 16 && req->ctx.is_admin)
-        kv_string(out, "host_status", host && *host ? "UP" : "");
     if (req->minor >= 19)
         kv_string(out, "description", row->text[SR_DESCRIPTION]);
     if (req->minor >= 26)
@@ -400,6 +415,5 @@ void api_server_view(const struct api_request *req, nph_buffer *out,
         put(out, ",\"server_groups\":[]");
     if (req->minor >= 73)
         put(out, ",\"locked_reason\":null");
-    put_fault(out, fault, req->ctx.is_admin);
     put(out, "}");
 }

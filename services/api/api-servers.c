@@ -332,6 +332,26 @@ void api_server_metadata_delete_item(struct api_request *req, struct api_respons
         resp->status = 204;
 }
 
+/* ---- /servers/ID/ips ------------------------------------------------------ */
+
+/* No server has a port yet, so its addresses are empty, as in its view. */
+void api_server_ips(struct api_request *req, struct api_response *resp)
+{
+    nph_auto_json *inst = NULL;
+    if (!api_server_lookup(req, resp, req->params[0], &inst))
+        return;
+    json_object *body = json_object_new_object();
+    json_object_object_add(body, "addresses", json_object_new_object());
+    api_reply(resp, 200, body);
+}
+
+void api_server_ips_network(struct api_request *req, struct api_response *resp)
+{
+    nph_auto_json *inst = NULL;
+    if (api_server_lookup(req, resp, req->params[0], &inst))
+        api_error(resp, 404, "Instance is not a member of specified network");
+}
+
 /* ---- os-instance-actions ------------------------------------------------- */
 
 static json_object *action_view(const struct api_request *req, json_object *row)
