@@ -23,9 +23,15 @@ static nph_status fail_build(nph_db *db, const char *uuid, int code, const char 
     nph_auto_json *changes = json_object_new_object();
     nph_json_add_string(changes, "vm_state", "error");
     json_object_object_add(changes, "task_state", NULL);
-    nph_status st = nph_db_instance_update(db, uuid, changes, "scheduling", NULL, err);
+    /* One transaction: whoever sees ERROR sees the fault that explains it. */
+    nph_status st = nph_db_begin(db, err);
+    if (st == NPH_OK)
+        st = nph_db_instance_update(db, uuid, changes, "scheduling", NULL, err);
     if (st == NPH_OK)
         st = nph_db_instance_fault_create(db, uuid, code, message, NULL, NULL, err);
+    if (st == NPH_OK)
+        return nph_db_commit(db, err);
+    nph_db_rollback(db);
     return st;
 }
 
