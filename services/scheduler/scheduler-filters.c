@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,23 @@ static bool compute_capabilities_filter(const nph_scheduler *s, const struct hos
     return true;
 }
 
+/* An image's hypervisor_type against a node's: "vmware" matches "VMware
+ * vCenter Server", and a kvm image runs where QEMU does. */
+static bool same_hypervisor(const char *image_hv, const char *host_hv)
+{
+    if (!host_hv)
+        return false;
+    if (strcasestr(host_hv, image_hv))
+        return true;
+    return strcasecmp(image_hv, "kvm") == 0 && strcasecmp(host_hv, "QEMU") == 0;
+}
+
+/* How many aggregates the host is in (none when unknown). */
+static size_t n_aggregates(const struct host_state *h)
+{
+    return json_object_is_type(h->aggregates, json_type_array) ? json_object_array_length(h->aggregates) : 0;
+}
+
 /* The image's hypervisor_type and architecture (hw_architecture too). */
 static bool image_properties_filter(const nph_scheduler *s, const struct host_state *h,
                                     const struct request_spec *r)
@@ -105,7 +123,7 @@ static bool image_properties_filter(const nph_scheduler *s, const struct host_st
     const char *arch = text(r->image_props, "hw_architecture");
     if (!arch)
         arch = text(r->image_props, "architecture");
-    if (hv && (!h->hypervisor_type || strcasecmp(hv, h->hypervisor_type) != 0))
+    if (hv && !same_hypervisor(hv, h->hypervisor_type))
         return false;
     return !arch || (h->cpu_arch && strcasecmp(arch, h->cpu_arch) == 0);
 }
@@ -114,7 +132,7 @@ static bool image_properties_filter(const nph_scheduler *s, const struct host_st
  * (a comma-separated list counts each item)? */
 static bool aggregate_has(const struct host_state *h, const char *key, const char *value)
 {
-    for (size_t i = 0; i < json_object_array_length(h->aggregates); i++) {
+    for (size_t i = 0; i < n_aggregates(h); i++) {
         const char *v = text(member(json_object_array_get_idx(h->aggregates, i), "metadata"), key);
         for (const char *p = v; p && *p;) {
             size_t len = strcspn(p, ",");
@@ -148,7 +166,7 @@ static bool aggregate_multi_tenancy_isolation(const nph_scheduler *s, const stru
 {
     (void)s;
     bool restricted = false;
-    for (size_t i = 0; i < json_object_array_length(h->aggregates); i++) {
+    for (size_t i = 0; i < n_aggregates(h); i++) {
         json_object *meta = member(json_object_array_get_idx(h->aggregates, i), "metadata");
         json_object_object_foreach(meta, key, value) {
             (void)value;
@@ -157,7 +175,7 @@ static bool aggregate_multi_tenancy_isolation(const nph_scheduler *s, const stru
     }
     if (!restricted)
         return true;
-    for (size_t i = 0; i < json_object_array_length(h->aggregates); i++) {
+    for (size_t i = 0; i < n_aggregates(h); i++) {
         json_object *meta = member(json_object_array_get_idx(h->aggregates, i), "metadata");
         json_object_object_foreach(meta, key, value) {
             if (strncmp(key, "filter_tenant_id", 16) == 0 && r->project_id &&

@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The scheduler's filters and its configuration, host by host, without a
+ * database: each filter is called on host states and requests built here. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../tap.h"
+#include "conf.h"
+#include "error.h"
+#include "scheduler-internal.h"
+
+static nph_scheduler *sched;
+
+static bool passes(const char *filter, const struct host_state *h, const struct request_spec *r)
+{
+    const struct host_filter *f = scheduler_filter_find(filter);
+    if (!f) {
+        printf("# no filter %s\n", filter);
+        return false;
+    }
+    return f->fn(sched, h, r);
+}
+
+/* A 16-vCPU, 32 GiB, 100 GiB node named compute-N, up and enabled. */
+static struct host_state host(const char *name)
+{
+    struct host_state h = { .host = name, .node = name, .hypervisor_type = "QEMU",
+                            .cpu_arch = "x86_64", .zone = "nova", .vcpus = 16,
+                            .memory_mb = 32768, .disk_gb = 100, .up = true, .enabled = true };
+    return h;
+}
+
+static struct request_spec request(json_object *extra_specs)
+{
+    struct request_spec r = { .uuid = "u", .project_id = "p1", .zone = "nova", .vcpus = 2,
+                              .memory_mb = 4096, .disk_gb = 20, .extra_specs = extra_specs,
+                              .max_per_host = 1 };
+    return r;
+}
+
+static json_object *object(const char *text)
+{
+    return nph_json_parse(text, strlen(text), NULL);
+}
+
+static void resources(void)
+{
+    nph_auto_json *specs = object("{}");
+    struct host_state h = host("c1");
+    struct request_spec r = request(specs);
+    ok(passes("ResourcesFilter", &h, &r), "a flavor that fits passes");
+    h.memory_mb_used = 30000;
+    ok(!passes("ResourcesFilter", &h, &r), "too little free RAM is refused (ram ratio 1.0)");
+    h.memory_mb_used = 0;
+    h.vcpus_used = 63;
+    ok(!passes("ResourcesFilter", &h, &r), "vCPUs count with the 4.0 ratio: 64 - 63 < 2");
+    h.vcpus_used = 62;
+    ok(passes("ResourcesFilter", &h, &r), "and 64 - 62 = 2 fits");
+    struct host_state bm = host("ironic");
+    bm.resource_class = "CUSTOM_BAREMETAL_GOLD";
+    ok(!passes("ResourcesFilter", &bm, &r), "a VM flavor never lands on a baremetal node");
+    r.resource_class = "CUSTOM_BAREMETAL_GOLD";
+    ok(passes("ResourcesFilter", &bm, &r), "a baremetal flavor takes a free node of its class");
+    bm.instances = 1;
+    ok(!passes("ResourcesFilter", &bm, &r), "but not one already in use");
+    ok(!passes("ResourcesFilter", &h, &r), "and never a VM host");
+}
+
+static void state_and_zone(void)
+{
+    nph_auto_json *specs = object("{}");
+    struct host_state h = host("c1");
+    struct request_spec r = request(specs);
+    h.up = false;
+    ok(!passes("ComputeFilter", &h, &r), "ComputeFilter refuses a down service");
+    h.up = true;
+    h.enabled = false;
+    ok(!passes("ComputeFilter", &h, &r), "and a disabled one");
+    h.enabled = true;
+    ok(passes("ComputeFilter", &h, &r), "and passes an up, enabled one");
+    r.zone = "zone-a";
+    ok(!passes("AvailabilityZoneFilter", &h, &r), "AvailabilityZoneFilter: another zone is refused");
+    h.zone = "zone-a";
+    ok(passes("AvailabilityZoneFilter", &h, &r), "the asked zone passes");
+}
+
+static void capabilities_and_image(void)
+{
+    nph_auto_json *specs = object("{\"capabilities:hypervisor_type\": \"s== QEMU\", "
+                                  "\"capabilities:cpu_arch\": \"x86_64\"}");
+    struct host_state h = host("c1");
+    struct request_spec r = request(specs);
+    ok(passes("ComputeCapabilitiesFilter", &h, &r), "capabilities that match pass");
+    h.hypervisor_type = "VMware vCenter Server";
+    ok(!passes("ComputeCapabilitiesFilter", &h, &r), "another hypervisor type is refused");
+    nph_auto_json *props = object("{\"hypervisor_type\": \"vmware\"}");
+    r.image_props = props;
+    ok(!passes("ImagePropertiesFilter", &(struct host_state){ .hypervisor_type = "QEMU" }, &r),
+       "ImagePropertiesFilter: a vmware image is refused by a QEMU host");
+    ok(passes("ImagePropertiesFilter", &h, &r), "and accepted by a VMware one (case-blind)");
+    nph_auto_json *arch = object("{\"hw_architecture\": \"aarch64\"}");
+    r.image_props = arch;
+    h = host("c1");
+    ok(!passes("ImagePropertiesFilter", &h, &r), "an aarch64 image is refused by an x86_64 host");
+}
+
+static void aggregates(void)
+{
+    nph_auto_json *aggs = object("[{\"name\": \"ssd\", \"metadata\": {\"ssd\": \"true\", "
+                                 "\"filter_tenant_id\": \"p1,p2\"}}]");
+    nph_auto_json *specs = object("{\"aggregate_instance_extra_specs:ssd\": \"true\"}");
+    struct host_state in = host("c1"), out = host("c2");
+    in.aggregates = aggs;
+    struct request_spec r = request(specs);
+    ok(passes("AggregateInstanceExtraSpecsFilter", &in, &r),
+       "AggregateInstanceExtraSpecsFilter: a host whose aggregate has ssd=true passes");
+    ok(!passes("AggregateInstanceExtraSpecsFilter", &out, &r), "a host outside it is refused");
+    ok(passes("AggregateMultiTenancyIsolation", &in, &r),
+       "AggregateMultiTenancyIsolation: a listed project passes");
+    r.project_id = "p3";
+    ok(!passes("AggregateMultiTenancyIsolation", &in, &r), "another project is refused");
+    ok(passes("AggregateMultiTenancyIsolation", &out, &r), "hosts without the key take anyone");
+}
+
+static void groups_and_hints(void)
+{
+    nph_auto_json *specs = object("{}"), *members = object("{\"c1\": 1}");
+    nph_auto_json *same = object("{\"c1\": 1}");
+    struct host_state c1 = host("c1"), c2 = host("c2");
+    struct request_spec r = request(specs);
+    r.group_policy = "anti-affinity";
+    r.group_hosts = members;
+    ok(!passes("ServerGroupAntiAffinityFilter", &c1, &r), "anti-affinity refuses a member's host");
+    ok(passes("ServerGroupAntiAffinityFilter", &c2, &r), "and passes another");
+    r.max_per_host = 2;
+    ok(passes("ServerGroupAntiAffinityFilter", &c1, &r), "max_server_per_host 2 allows a second");
+    r.group_policy = "affinity";
+    ok(passes("ServerGroupAffinityFilter", &c1, &r), "affinity passes the members' host");
+    ok(!passes("ServerGroupAffinityFilter", &c2, &r), "and refuses another");
+    r.group_policy = NULL;
+    r.same_hosts = same;
+    ok(passes("SameHostFilter", &c1, &r) && !passes("SameHostFilter", &c2, &r),
+       "SameHostFilter keeps the named instances' host only");
+    r.different_hosts = same;
+    ok(!passes("DifferentHostFilter", &c1, &r) && passes("DifferentHostFilter", &c2, &r),
+       "DifferentHostFilter keeps the other hosts");
+    c1.instances = 50;
+    ok(!passes("NumInstancesFilter", &c1, &r), "NumInstancesFilter: 50 instances is the limit");
+}
+
+static void isolation(void)
+{
+    nph_auto_json *specs = object("{}");
+    struct host_state iso = host("iso-1"), plain = host("c1");
+    struct request_spec r = request(specs);
+    r.image_id = "img-secret";
+    ok(passes("IsolatedHostsFilter", &iso, &r), "an isolated image runs on an isolated host");
+    ok(!passes("IsolatedHostsFilter", &plain, &r), "and nowhere else");
+    r.image_id = "img-public";
+    ok(!passes("IsolatedHostsFilter", &iso, &r), "isolated hosts take isolated images only");
+    ok(passes("IsolatedHostsFilter", &plain, &r), "other images run on other hosts");
+}
+
+static void configuration(void)
+{
+    nph_auto_config *cfg = nph_config_new();
+    nph_error err = NPH_ERROR_INIT;
+    nph_config_load_string(cfg, "bad.conf", "[filter_scheduler]\nenabled_filters = ComputeFilter, NoSuchFilter\n",
+                           &err);
+    nph_scheduler *bad = NULL;
+    is_int(nph_scheduler_new(cfg, &bad, &err), NPH_ERR_INVALID, "an unknown filter is refused");
+    like(err.message, "bad.conf:2", "naming the file and line");
+    like(err.message, "NoSuchFilter", "and the filter");
+    nph_auto_config *zero = nph_config_new();
+    nph_config_load_string(zero, "zero.conf", "[filter_scheduler]\nhost_subset_size = 0\n", &err);
+    is_int(nph_scheduler_new(zero, &bad, &err), NPH_ERR_INVALID, "host_subset_size 0 is refused");
+    like(err.message, "host_subset_size", "naming the key");
+}
+
+int main(void)
+{
+    nph_auto_config *cfg = nph_config_new();
+    nph_error err = NPH_ERROR_INIT;
+    nph_config_load_string(cfg, "test.conf",
+                           "[filter_scheduler]\nisolated_images = img-secret\nisolated_hosts = iso-1\n",
+                           &err);
+    if (!ok(nph_scheduler_new(cfg, &sched, &err) == NPH_OK, "a scheduler with isolated hosts"))
+        return 1;
+    resources();
+    state_and_zone();
+    capabilities_and_image();
+    aggregates();
+    groups_and_hints();
+    isolation();
+    configuration();
+    nph_scheduler_free(sched);
+    printf("1..%d\n", tap_count);
+    return tap_failed ? 1 : 0;
+}
