@@ -250,8 +250,47 @@ static json_object *launch_outcome(nph_compute *c, nph_driver *drv, const struct
 }
 
 
-static nph_status build(nph_compute *c, const char *uuid, json_object *image, nph_error *err)
+/* A spawn failed here: clean up, give the instance back to the scheduler
+ * and ask the conductor to try another node (it stops after max_attempts). */
+static nph_status reschedule(nph_compute *c, nph_driver *drv, const struct instance_view *view,
+                             json_object *request, const nph_error *why, nph_error *err)
 {
+    const char *uuid = view->inst.uuid;
+    nph_error ignored = NPH_ERROR_INIT;
+    NPH_DRIVER_CALL(drv, destroy, &ignored, &view->inst, true);
+    nph_auto_json *changes = json_object_new_object();
+    json_object_object_add(changes, "host", NULL);
+    json_object_object_add(changes, "node", NULL);
+    nph_json_add_string(changes, "task_state", "scheduling");
+    nph_status st = compute_update_record(c, uuid, changes, "spawning", err);
+    if (st != NPH_OK)
+        return st;
+    nph_auto_json *args = json_object_new_object();
+    nph_json_add_string(args, "uuid", uuid);
+    json_object *v = NULL;
+    if (json_object_object_get_ex(request, "image", &v) && v)
+        json_object_object_add(args, "image", json_object_get(v));
+    if (json_object_object_get_ex(request, "scheduler_hints", &v) && v)
+        json_object_object_add(args, "scheduler_hints", json_object_get(v));
+    json_object *attempts = json_object_new_array();
+    if (json_object_object_get_ex(request, "attempts", &v) && json_object_is_type(v, json_type_array))
+        for (size_t i = 0; i < json_object_array_length(v); i++)
+            json_object_array_add(attempts, json_object_get(json_object_array_get_idx(v, i)));
+    json_object *attempt = json_object_new_object();
+    nph_json_add_string(attempt, "host", c->host);
+    nph_json_add_string(attempt, "node", view->inst.node);
+    nph_json_add_string(attempt, "reason", why->message);
+    json_object_array_add(attempts, attempt);
+    json_object_object_add(args, "attempts", attempts);
+    nph_warn("build of instance %s failed on node %s (%s): rescheduling", uuid, view->inst.node,
+             why->message);
+    return nph_bus_cast(c->bus, "conductor", "build_instance", args, err);
+}
+
+static nph_status build(nph_compute *c, const char *uuid, json_object *request, nph_error *err)
+{
+    json_object *image = NULL;
+    json_object_object_get_ex(request, "image", &image);
     struct instance_view view;
     nph_driver *drv = NULL;
     nph_status st = compute_prepare(c, uuid, "scheduling", image, &view, &drv, err);
@@ -268,6 +307,12 @@ static nph_status build(nph_compute *c, const char *uuid, json_object *image, np
     nph_error why = NPH_ERROR_INIT;
     struct nph_spawn_args spawn_args = { 0 };
     st = NPH_DRIVER_CALL(drv, spawn, &why, &view.inst, &spawn_args);
+    if (st != NPH_OK && st != NPH_ERR_INVALID) { /* the node failed, not the request */
+        compute_action_event(c, uuid, "create", "compute__do_build_and_run_instance", "Error");
+        st = reschedule(c, drv, &view, request, &why, err);
+        instance_view_free(&view);
+        return st;
+    }
     nph_auto_json *changes = launch_outcome(c, drv, &view, st, &why, "active");
     if (st == NPH_OK)
         nph_info("instance %s spawned on node %s", uuid, view.inst.node);
@@ -491,10 +536,7 @@ nph_status compute_handle(void *opaque, const char *method, json_object *args,
     pthread_mutex_t *lock = compute_stripe(c, uuid);
     pthread_mutex_lock(lock);
     if (strcmp(method, "build_and_run_instance") == 0) {
-        json_object *image = NULL;
-        st = nph_json_get_object(args, "image", false, &image, err);
-        if (st == NPH_OK)
-            st = build(c, uuid, image, err);
+        st = build(c, uuid, args, err);
     } else if (strcmp(method, "terminate_instance") == 0) {
         st = terminate(c, uuid, err);
     } else if (strcmp(method, "rebuild_instance") == 0) {

@@ -60,6 +60,31 @@ static nph_status claim_instance(nph_db *db, const char *host, const char *node,
     return st;
 }
 
+/* A build that failed on max_attempts nodes ends: *why names each. */
+static bool too_many_attempts(nph_conductor *c, json_object *attempts, nph_error *why)
+{
+    size_t n = json_object_is_type(attempts, json_type_array) ? json_object_array_length(attempts) : 0;
+    if ((int64_t)n < nph_scheduler_max_attempts(c->scheduler))
+        return false;
+    json_object *h = NULL;
+    char message[NPH_ERROR_MESSAGE_MAX] = "", *p = message;
+    size_t left = sizeof(message);
+    int w = snprintf(p, left, "Exceeded maximum number of retries. Exhausted all hosts available "
+                              "for retrying build failures:");
+    for (size_t i = 0; i < n && w > 0 && (size_t)w < left; i++) {
+        p += w;
+        left -= (size_t)w;
+        json_object *a = json_object_array_get_idx(attempts, i), *nd = NULL, *r = NULL;
+        json_object_object_get_ex(a, "host", &h);
+        json_object_object_get_ex(a, "node", &nd);
+        json_object_object_get_ex(a, "reason", &r);
+        w = snprintf(p, left, "%s attempt %zu on %s (node %s): %s", i ? ";" : "", i + 1,
+                     json_object_get_string(h), json_object_get_string(nd), json_object_get_string(r));
+    }
+    nph_error_set(why, NPH_ERR_BACKEND, "%s", message);
+    return true;
+}
+
 nph_status conductor_build_instance(nph_conductor *c, nph_db *db, json_object *args,
                                     json_object **result, nph_error *err)
 {
@@ -85,10 +110,21 @@ nph_status conductor_build_instance(nph_conductor *c, nph_db *db, json_object *a
 
     char *host = NULL, *node = NULL;
     nph_error why = NPH_ERROR_INIT;
-    json_object *hints = NULL;
+    json_object *hints = NULL, *attempts = NULL;
     json_object_object_get_ex(args, "scheduler_hints", &hints);
+    json_object_object_get_ex(args, "attempts", &attempts);
+    size_t n_attempts = json_object_is_type(attempts, json_type_array)
+                            ? json_object_array_length(attempts) : 0;
+    if (n_attempts > 0) { /* a reschedule: the last host failed the build */
+        json_object *last_host = NULL;
+        json_object_object_get_ex(json_object_array_get_idx(attempts, n_attempts - 1), "host",
+                                  &last_host);
+        nph_scheduler_build_failed(c->scheduler, json_object_get_string(last_host));
+    }
+    if (too_many_attempts(c, attempts, &why))
+        return fail_build(db, uuid, 500, why.message, err);
     struct nph_schedule_request wanted = {
-        .uuid = uuid, .flavor = flavor, .image = image, .hints = hints,
+        .uuid = uuid, .flavor = flavor, .image = image, .hints = hints, .attempts = attempts,
         .claim = claim_instance, .opaque = (void *)uuid,
     };
     st = nph_scheduler_select(c->scheduler, db, &wanted, &host, &node, &why);
@@ -103,8 +139,13 @@ nph_status conductor_build_instance(nph_conductor *c, nph_db *db, json_object *a
     nph_auto_json *request = json_object_new_object();
     nph_json_add_string(request, "uuid", uuid);
     nph_json_add_string(request, "node", node);
-    if (image)
-        json_object_object_add(request, "image", json_object_get(image));
+    /* What a reschedule needs back if the spawn fails there. */
+    static const char *const passed_on[] = { "image", "scheduler_hints", "attempts" };
+    for (size_t i = 0; i < sizeof(passed_on) / sizeof(passed_on[0]); i++) {
+        json_object *v = NULL;
+        if (json_object_object_get_ex(args, passed_on[i], &v) && v)
+            json_object_object_add(request, passed_on[i], json_object_get(v));
+    }
     st = compute_topic(host, topic, sizeof(topic), err);
     if (st == NPH_OK)
         st = nph_bus_cast(c->bus, topic, "build_and_run_instance", request, err);

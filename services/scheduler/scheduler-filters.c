@@ -255,7 +255,9 @@ static bool retry_filter(const nph_scheduler *s, const struct host_state *h,
                          const struct request_spec *r)
 {
     (void)s;
-    return !member(r->avoid_hosts, h->host);
+    char key[600];
+    snprintf(key, sizeof(key), "%s\n%s", h->host, h->node);
+    return !member(r->avoid_hosts, h->host) && !member(r->avoid_hosts, key);
 }
 
 static const struct host_filter filters[] = {

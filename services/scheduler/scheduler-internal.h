@@ -37,7 +37,7 @@ struct request_spec {
     json_object *group_hosts;         /* hosts of the group's placed members: host -> count */
     json_object *same_hosts;          /* hint same_host: set of hosts, or NULL */
     json_object *different_hosts;     /* hint different_host: set of hosts, or NULL */
-    json_object *avoid_hosts;         /* hosts tried already, or a migration's source */
+    json_object *avoid_hosts;         /* keys "host" and "host\nnode" not to use again */
 };
 
 /* A filter: true when the host may take the request. */

@@ -75,10 +75,13 @@ static json_object *string_list(const char *text)
 static nph_status read_config(nph_scheduler *s, const nph_config *cfg, nph_error *err)
 {
     const char *fs = "filter_scheduler";
+    /* Always first: what Placement decides in Nova, and the nodes a
+     * request must not use again. */
+    s->filters[0] = scheduler_filter_find("ResourcesFilter");
+    s->filters[1] = scheduler_filter_find("RetryFilter");
     nph_status st = read_names(cfg, fs, "enabled_filters", scheduler_default_filters,
-                               (const void **)s->filters + 1, 31, &s->n_filters, find_filter, err);
-    s->filters[0] = scheduler_filter_find("ResourcesFilter"); /* Placement's part, always */
-    s->n_filters++;
+                               (const void **)s->filters + 2, 30, &s->n_filters, find_filter, err);
+    s->n_filters += 2;
     if (st == NPH_OK)
         st = read_names(cfg, fs, "weight_classes",
                         "RAMWeigher,CPUWeigher,DiskWeigher,NumInstancesWeigher,"
@@ -151,6 +154,11 @@ void nph_scheduler_free(nph_scheduler *s)
     pthread_mutex_destroy(&s->lock);
     free(s->default_az);
     free(s);
+}
+
+int64_t nph_scheduler_max_attempts(const nph_scheduler *s)
+{
+    return s->max_attempts;
 }
 
 void nph_scheduler_build_failed(nph_scheduler *s, const char *host)
@@ -294,9 +302,20 @@ nph_status nph_scheduler_select(nph_scheduler *s, nph_db *db, const struct nph_s
     if (st == NPH_OK)
         st = scheduler_hosts_load(s, db, &states, &n, &rows, err);
     pthread_mutex_unlock(&s->lock);
+    /* Keys "host" (never that host) and "host\nnode" (not that node again). */
     nph_auto_json *avoid = json_object_new_object();
     if (req->avoid_host)
         json_object_object_add(avoid, req->avoid_host, json_object_new_boolean(true));
+    for (size_t i = 0; json_object_is_type(req->attempts, json_type_array) &&
+                       i < json_object_array_length(req->attempts);
+         i++) {
+        json_object *a = json_object_array_get_idx(req->attempts, i), *h = NULL, *nd = NULL;
+        json_object_object_get_ex(a, "host", &h);
+        json_object_object_get_ex(a, "node", &nd);
+        char key[600];
+        snprintf(key, sizeof(key), "%s\n%s", json_object_get_string(h), json_object_get_string(nd));
+        json_object_object_add(avoid, key, json_object_new_boolean(true));
+    }
     spec.avoid_hosts = avoid;
     struct host_state **order = st == NPH_OK ? calloc(n ? n : 1, sizeof(*order)) : NULL;
     if (st == NPH_OK && !order)

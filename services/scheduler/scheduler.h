@@ -40,6 +40,7 @@ struct nph_schedule_request {
     json_object *image;      /* {"id", "disk_format", "properties"}, may be NULL */
     json_object *hints;      /* scheduler hints (same_host, different_host), may be NULL */
     const char *avoid_host;  /* never this host (a migration's source), may be NULL */
+    json_object *attempts;   /* nodes tried already: [{"host", "node", "reason"}], may be NULL */
     nph_scheduler_claim_fn claim;
     void *opaque;
 };
@@ -48,6 +49,8 @@ struct nph_schedule_request {
  * is "No valid host was found" with the filter that left no host. */
 nph_status nph_scheduler_select(nph_scheduler *s, nph_db *db, const struct nph_schedule_request *req,
                                 char **host, char **node, nph_error *err);
+/* [scheduler] max_attempts: how many nodes a build may try. */
+int64_t nph_scheduler_max_attempts(const nph_scheduler *s);
 /* A build failed on `host`: the BuildFailure weigher ranks it lower. */
 void nph_scheduler_build_failed(nph_scheduler *s, const char *host);
 
