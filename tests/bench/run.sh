@@ -121,3 +121,17 @@ row "GET /servers/detail, 1,000 servers: p50" "$(value detail_p50_ms "$tmp/api")
 row "GET /servers/detail, 1,000 servers: p99" "$(value detail_p99_ms "$tmp/api")" ms 50
 higher "GET /servers/detail, 1,000 servers: requests/s" "$(value detail_rps "$tmp/api")" "/s" 100
 echo "(ratio: target / measured for times, measured / target for rates; above 1.0x beats the target)"
+
+# --- the scheduler: default filters and weighers, each decision with its claim.
+"$top_builddir/tests/bench/bench-scheduler" "$tmp/sched-1k.db" 1000 300 >"$tmp/sched-1k" 2>>"$tmp/stderr"
+"$top_builddir/tests/bench/bench-scheduler" "$tmp/sched-10k.db" 10000 60 >"$tmp/sched-10k" 2>>"$tmp/stderr"
+echo
+echo "Scheduler benchmarks (SQLite, one scheduler, nodes on 10 hosts, default filters and weighers)"
+printf "%-52s %17s %15s %9s\n" "benchmark" "measured" "target" "ratio"
+higher "1,000 nodes: scheduling decisions per second" "$(value decisions_per_s "$tmp/sched-1k")" "/s" 1000
+row "1,000 nodes: decision + claim p50" "$(value p50_ms "$tmp/sched-1k")" ms 2
+row "1,000 nodes: decision + claim p99" "$(value p99_ms "$tmp/sched-1k")" ms 2
+higher "10,000 nodes: scheduling decisions per second" "$(value decisions_per_s "$tmp/sched-10k")" "/s" 1000
+row "10,000 nodes: decision + claim p50" "$(value p50_ms "$tmp/sched-10k")" ms 2
+row "10,000 nodes: decision + claim p99" "$(value p99_ms "$tmp/sched-10k")" ms 2
+echo "(ratio: target / measured for times, measured / target for rates; above 1.0x beats the target)"
