@@ -16,18 +16,6 @@
 
 #include "scheduler-internal.h"
 
-static json_object *member(json_object *obj, const char *key)
-{
-    json_object *v = NULL;
-    json_object_object_get_ex(obj, key, &v);
-    return v;
-}
-
-static const char *text(json_object *obj, const char *key)
-{
-    return json_object_get_string(member(obj, key));
-}
-
 static bool resources_filter(const nph_scheduler *s, const struct host_state *h,
                              const struct request_spec *r)
 {
@@ -82,7 +70,7 @@ static const char *capability(const struct host_state *h, const char *name)
         return h->cpu_arch;
     if (strcmp(name, "hypervisor_hostname") == 0)
         return h->node;
-    return text(h->row, name);
+    return sched_text(h->row, name);
 }
 
 static bool compute_capabilities_filter(const nph_scheduler *s, const struct host_state *h,
@@ -119,10 +107,10 @@ static bool image_properties_filter(const nph_scheduler *s, const struct host_st
                                     const struct request_spec *r)
 {
     (void)s;
-    const char *hv = text(r->image_props, "hypervisor_type");
-    const char *arch = text(r->image_props, "hw_architecture");
+    const char *hv = sched_text(r->image_props, "hypervisor_type");
+    const char *arch = sched_text(r->image_props, "hw_architecture");
     if (!arch)
-        arch = text(r->image_props, "architecture");
+        arch = sched_text(r->image_props, "architecture");
     if (hv && !same_hypervisor(hv, h->hypervisor_type))
         return false;
     return !arch || (h->cpu_arch && strcasecmp(arch, h->cpu_arch) == 0);
@@ -133,7 +121,7 @@ static bool image_properties_filter(const nph_scheduler *s, const struct host_st
 static bool aggregate_has(const struct host_state *h, const char *key, const char *value)
 {
     for (size_t i = 0; i < n_aggregates(h); i++) {
-        const char *v = text(member(json_object_array_get_idx(h->aggregates, i), "metadata"), key);
+        const char *v = sched_text(sched_member(json_object_array_get_idx(h->aggregates, i), "metadata"), key);
         for (const char *p = v; p && *p;) {
             size_t len = strcspn(p, ",");
             while (len && p[len - 1] == ' ')
@@ -167,7 +155,7 @@ static bool aggregate_multi_tenancy_isolation(const nph_scheduler *s, const stru
     (void)s;
     bool restricted = false;
     for (size_t i = 0; i < n_aggregates(h); i++) {
-        json_object *meta = member(json_object_array_get_idx(h->aggregates, i), "metadata");
+        json_object *meta = sched_member(json_object_array_get_idx(h->aggregates, i), "metadata");
         json_object_object_foreach(meta, key, value) {
             (void)value;
             restricted |= strncmp(key, "filter_tenant_id", 16) == 0;
@@ -176,7 +164,7 @@ static bool aggregate_multi_tenancy_isolation(const nph_scheduler *s, const stru
     if (!restricted)
         return true;
     for (size_t i = 0; i < n_aggregates(h); i++) {
-        json_object *meta = member(json_object_array_get_idx(h->aggregates, i), "metadata");
+        json_object *meta = sched_member(json_object_array_get_idx(h->aggregates, i), "metadata");
         json_object_object_foreach(meta, key, value) {
             if (strncmp(key, "filter_tenant_id", 16) == 0 && r->project_id &&
                 strstr(json_object_get_string(value), r->project_id))
@@ -188,7 +176,7 @@ static bool aggregate_multi_tenancy_isolation(const nph_scheduler *s, const stru
 
 static int64_t group_count(const struct host_state *h, const struct request_spec *r)
 {
-    return json_object_get_int64(member(r->group_hosts, h->host));
+    return json_object_get_int64(sched_member(r->group_hosts, h->host));
 }
 
 static bool server_group_affinity(const nph_scheduler *s, const struct host_state *h,
@@ -213,14 +201,14 @@ static bool same_host(const nph_scheduler *s, const struct host_state *h,
                       const struct request_spec *r)
 {
     (void)s;
-    return !r->same_hosts || member(r->same_hosts, h->host) != NULL;
+    return !r->same_hosts || sched_member(r->same_hosts, h->host) != NULL;
 }
 
 static bool different_host(const nph_scheduler *s, const struct host_state *h,
                            const struct request_spec *r)
 {
     (void)s;
-    return !r->different_hosts || member(r->different_hosts, h->host) == NULL;
+    return !r->different_hosts || sched_member(r->different_hosts, h->host) == NULL;
 }
 
 static bool num_instances(const nph_scheduler *s, const struct host_state *h,
@@ -257,7 +245,7 @@ static bool retry_filter(const nph_scheduler *s, const struct host_state *h,
     (void)s;
     char key[600];
     snprintf(key, sizeof(key), "%s\n%s", h->host, h->node);
-    return !member(r->avoid_hosts, h->host) && !member(r->avoid_hosts, key);
+    return !sched_member(r->avoid_hosts, h->host) && !sched_member(r->avoid_hosts, key);
 }
 
 static const struct host_filter filters[] = {

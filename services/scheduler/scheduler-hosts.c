@@ -15,26 +15,14 @@
 #include "error.h"
 #include "scheduler-internal.h"
 
-static json_object *member(json_object *obj, const char *key)
-{
-    json_object *v = NULL;
-    json_object_object_get_ex(obj, key, &v);
-    return v;
-}
-
-static const char *text(json_object *obj, const char *key)
-{
-    return json_object_get_string(member(obj, key));
-}
-
 static int64_t num(json_object *obj, const char *key)
 {
-    return json_object_get_int64(member(obj, key));
+    return json_object_get_int64(sched_member(obj, key));
 }
 
 static bool service_up(const nph_scheduler *s, json_object *row)
 {
-    const char *seen = text(row, "last_seen_up");
+    const char *seen = sched_text(row, "last_seen_up");
     struct tm tm = { 0 };
     if (!seen || num(row, "forced_down") || !strptime(seen, "%Y-%m-%dT%H:%M:%S", &tm))
         return false;
@@ -61,12 +49,12 @@ static nph_status load_aggregates(nph_db *db, json_object **out, nph_error *err)
         for (size_t k = 0; k < json_object_array_length(hosts); k++) {
             json_object *row = json_object_array_get_idx(hosts, k);
             if (num(row, "aggregate_id") == id)
-                json_object_object_add(h, text(row, "host"), json_object_new_boolean(true));
+                json_object_object_add(h, sched_text(row, "host"), json_object_new_boolean(true));
         }
         for (size_t k = 0; k < json_object_array_length(meta); k++) {
             json_object *row = json_object_array_get_idx(meta, k);
             if (num(row, "aggregate_id") == id)
-                json_object_object_add(m, text(row, "key"), json_object_get(member(row, "value")));
+                json_object_object_add(m, sched_text(row, "key"), json_object_get(sched_member(row, "value")));
         }
         json_object_object_add(agg, "hosts", h);
         json_object_object_add(agg, "metadata", m);
@@ -80,10 +68,10 @@ static json_object *aggregates_of(json_object *aggregates, const char *host, con
     json_object *mine = json_object_new_array();
     for (size_t i = 0; i < json_object_array_length(aggregates); i++) {
         json_object *agg = json_object_array_get_idx(aggregates, i);
-        if (!member(member(agg, "hosts"), host))
+        if (!sched_member(sched_member(agg, "hosts"), host))
             continue;
         json_object_array_add(mine, json_object_get(agg));
-        const char *az = text(member(agg, "metadata"), "availability_zone");
+        const char *az = sched_text(sched_member(agg, "metadata"), "availability_zone");
         if (az)
             *zone = az;
     }
@@ -117,7 +105,7 @@ nph_status scheduler_hosts_load(nph_scheduler *s, nph_db *db, struct host_state 
     for (size_t i = 0; i < json_object_array_length(usage); i++) {
         json_object *u = json_object_array_get_idx(usage, i);
         char key[600];
-        snprintf(key, sizeof(key), "%s\n%s", text(u, "host"), text(u, "node") ? text(u, "node") : "");
+        snprintf(key, sizeof(key), "%s\n%s", sched_text(u, "host"), sched_text(u, "node") ? sched_text(u, "node") : "");
         json_object_object_add(by_node, key, json_object_get(u));
     }
     size_t count = json_object_array_length(nodes);
@@ -131,11 +119,11 @@ nph_status scheduler_hosts_load(nph_scheduler *s, nph_db *db, struct host_state 
         json_object *row = json_object_array_get_idx(nodes, i);
         struct host_state *h = &(*hosts)[i];
         h->row = row;
-        h->host = text(row, "host");
-        h->node = text(row, "hypervisor_hostname");
-        h->hypervisor_type = text(row, "hypervisor_type");
-        h->cpu_arch = text(row, "cpu_arch");
-        h->resource_class = text(row, "resource_class");
+        h->host = sched_text(row, "host");
+        h->node = sched_text(row, "hypervisor_hostname");
+        h->hypervisor_type = sched_text(row, "hypervisor_type");
+        h->cpu_arch = sched_text(row, "cpu_arch");
+        h->resource_class = sched_text(row, "resource_class");
         h->vcpus = num(row, "vcpus");
         h->memory_mb = num(row, "memory_mb");
         h->disk_gb = num(row, "local_gb");
@@ -143,7 +131,7 @@ nph_status scheduler_hosts_load(nph_scheduler *s, nph_db *db, struct host_state 
         h->enabled = !num(row, "disabled");
         char key[600];
         snprintf(key, sizeof(key), "%s\n%s", h->host, h->node);
-        json_object *u = member(by_node, key);
+        json_object *u = sched_member(by_node, key);
         h->instances = num(u, "n");
         h->vcpus_used = num(u, "vcpus");
         h->memory_mb_used = num(u, "memory_mb");
@@ -173,7 +161,7 @@ static nph_status hosts_of(nph_db *db, json_object *uuids, const char *except, j
                                            params, 1, &rows, err);
         if (st != NPH_OK)
             return st;
-        const char *host = text(json_object_array_get_idx(rows, 0), "host");
+        const char *host = sched_text(json_object_array_get_idx(rows, 0), "host");
         if (host)
             json_object_object_add(*out, host,
                                    json_object_new_int64(num(*out, host) + 1));
@@ -206,11 +194,11 @@ static nph_status load_group(nph_db *db, const char *uuid, struct request_spec *
     if (st != NPH_OK || !g)
         return st;
     json_object_array_add(keep, json_object_get(g));
-    spec->group_policy = text(g, "policy");
+    spec->group_policy = sched_text(g, "policy");
     spec->max_per_host = 1;
-    const char *rules = text(g, "rules");
+    const char *rules = sched_text(g, "rules");
     nph_auto_json *parsed = rules ? nph_json_parse(rules, strlen(rules), NULL) : NULL;
-    if (member(parsed, "max_server_per_host"))
+    if (sched_member(parsed, "max_server_per_host"))
         spec->max_per_host = num(parsed, "max_server_per_host");
     char id[24];
     snprintf(id, sizeof(id), "%lld", (long long)num(g, "id"));
@@ -219,7 +207,7 @@ static nph_status load_group(nph_db *db, const char *uuid, struct request_spec *
                             member_params, 1, &members, err);
     nph_auto_json *uuids = json_object_new_array();
     for (size_t i = 0; st == NPH_OK && i < json_object_array_length(members); i++)
-        json_object_array_add(uuids, json_object_get(member(json_object_array_get_idx(members, i),
+        json_object_array_add(uuids, json_object_get(sched_member(json_object_array_get_idx(members, i),
                                                             "instance_uuid")));
     if (st == NPH_OK)
         st = hosts_of(db, uuids, uuid, &spec->group_hosts, err);
@@ -242,13 +230,13 @@ nph_status scheduler_spec_load(nph_scheduler *s, nph_db *db, const char *uuid, j
     json_object *row = json_object_array_get_idx(inst, 0);
     json_object_array_add(*keep, json_object_get(row));
     spec->uuid = uuid;
-    spec->project_id = text(row, "project_id");
-    spec->zone = text(row, "availability_zone") ? text(row, "availability_zone") : s->default_az;
+    spec->project_id = sched_text(row, "project_id");
+    spec->zone = sched_text(row, "availability_zone") ? sched_text(row, "availability_zone") : s->default_az;
     spec->vcpus = num(flavor, "vcpus");
     spec->memory_mb = num(flavor, "memory_mb");
     spec->disk_gb = num(flavor, "root_gb") + num(flavor, "ephemeral_gb");
     /* Always an object, so the filters may walk it. */
-    spec->extra_specs = member(flavor, "extra_specs");
+    spec->extra_specs = sched_member(flavor, "extra_specs");
     if (!json_object_is_type(spec->extra_specs, json_type_object)) {
         spec->extra_specs = json_object_new_object();
         json_object_array_add(*keep, spec->extra_specs);
@@ -257,15 +245,15 @@ nph_status scheduler_spec_load(nph_scheduler *s, nph_db *db, const char *uuid, j
         if (strncmp(key, "resources:CUSTOM_", 17) == 0 && json_object_get_int(value) >= 1)
             spec->resource_class = key + 10;
     }
-    spec->image_props = member(image, "properties");
-    spec->image_id = text(image, "id");
-    if (member(hints, "same_host")) {
-        nph_auto_json *list = as_list(member(hints, "same_host"));
+    spec->image_props = sched_member(image, "properties");
+    spec->image_id = sched_text(image, "id");
+    if (sched_member(hints, "same_host")) {
+        nph_auto_json *list = as_list(sched_member(hints, "same_host"));
         st = hosts_of(db, list, NULL, &spec->same_hosts, err);
         json_object_array_add(*keep, spec->same_hosts);
     }
-    if (st == NPH_OK && member(hints, "different_host")) {
-        nph_auto_json *list = as_list(member(hints, "different_host"));
+    if (st == NPH_OK && sched_member(hints, "different_host")) {
+        nph_auto_json *list = as_list(sched_member(hints, "different_host"));
         st = hosts_of(db, list, NULL, &spec->different_hosts, err);
         json_object_array_add(*keep, spec->different_hosts);
     }

@@ -10,6 +10,19 @@
 #include "json.h"
 #include "scheduler.h"
 
+/* obj[key] (borrowed; NULL when absent) and its text. */
+static inline json_object *sched_member(json_object *obj, const char *key)
+{
+    json_object *v = NULL;
+    json_object_object_get_ex(obj, key, &v);
+    return v;
+}
+
+static inline const char *sched_text(json_object *obj, const char *key)
+{
+    return json_object_get_string(sched_member(obj, key));
+}
+
 /* One node as the filters and weighers see it. */
 struct host_state {
     const char *host, *node;          /* point into `row` */
