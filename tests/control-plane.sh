@@ -93,7 +93,7 @@ run_daemons() { # label db_url
   label=$1 db=$2
   dir="$tmp/$label"
   mkdir -p "$dir/plugins.d"
-  printf '[driver]\nmodule = fake\n[options]\nnode_count = 4\nvcpus = 8\nmemory_mb = 16384\nlatency_ms = spawn:1500\n' \
+  printf '[driver]\nmodule = fake\n[options]\nnode_count = 4\nvcpus = 8\nmemory_mb = 16384\nlatency_ms = spawn:4000\n' \
     >"$dir/plugins.d/fake.conf"
   cat >"$dir/nephele.conf" <<EOT
 [DEFAULT]
@@ -136,7 +136,8 @@ EOT
   check "$label: and the conductor that scheduled it logs the same id" \
     sh -c "grep 'sent to' '$tmp/cond1_$label.log' '$tmp/cond2_$label.log' | grep -q '$rid'"
 
-  # SIGKILL the compute in the middle of a build, then start it again.
+  # SIGKILL the compute in the middle of a build, then start it again.  A
+  # spawn takes 4 s, so even a slow (sanitizer) client sees it under way.
   v=$("${c[@]}" boot 2>>"$dir/client.err")
   for _ in $(seq 1 100); do
     "${c[@]}" show "$v" 2>/dev/null | grep -q '"task_state":"spawning"' && break
