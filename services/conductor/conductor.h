@@ -6,8 +6,8 @@
  * and deletes.  It serves the "conductor" topic of the bus.
  *
  * Configuration read: [database] connection, [conductor] workers,
- * [DEFAULT] service_down_time, report_interval, cpu_allocation_ratio,
- * ram_allocation_ratio, disk_allocation_ratio, default_availability_zone.
+ * [DEFAULT] service_down_time, report_interval, allow_resize_to_same_host,
+ * and what the scheduler reads (services/scheduler/scheduler.h).
  */
 #ifndef NPH_CONDUCTOR_H
 #define NPH_CONDUCTOR_H

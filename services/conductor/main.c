@@ -20,12 +20,17 @@ int main(int argc, char **argv)
     struct nph_daemon d = {
         .name = "nephele-conductor",
         .summary = "Serve the conductor topic: database access on behalf of compute hosts, and\n"
-                   "build and delete orchestration.",
+                   "build, resize and delete orchestration with the filter scheduler.",
         .config_help =
             "  [DEFAULT] transport_url   message bus (default " NPH_DEFAULT_TRANSPORT_URL ")\n"
             "  [DEFAULT] host            this host's name (default: the machine's)\n"
             "  [DEFAULT] service_down_time, cpu_allocation_ratio, ram_allocation_ratio,\n"
-            "            disk_allocation_ratio   node choice until the scheduler takes over\n"
+            "            disk_allocation_ratio, default_availability_zone,\n"
+            "            allow_resize_to_same_host   what the scheduler reads\n"
+            "  [filter_scheduler] enabled_filters, weight_classes, *_weight_multiplier,\n"
+            "            host_subset_size, max_instances_per_host, isolated_images,\n"
+            "            isolated_hosts   Nova's filter scheduler options\n"
+            "  [scheduler] max_attempts   nodes a build may try (default 3)\n"
             "  [database] connection     sqlite:///PATH or postgresql://... (default\n"
             "                            sqlite:///" NPH_STATE_DIR "/nephele.db)\n"
             "  [conductor] workers       worker threads (default 4)\n",

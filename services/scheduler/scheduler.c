@@ -33,8 +33,8 @@ static nph_status read_names(const nph_config *cfg, const char *section, const c
     const char *list = nph_config_get(cfg, section, key, fallback);
     *n = 0;
     for (const char *p = list; *p;) {
-        p += strspn(p, ", ");
-        size_t len = strcspn(p, ", ");
+        p += strspn(p, ", \t\n"); /* a list may go on over continuation lines */
+        size_t len = strcspn(p, ", \t\n");
         if (!len)
             break;
         char name[128];
@@ -63,8 +63,8 @@ static json_object *string_list(const char *text)
 {
     json_object *list = json_object_new_array();
     for (const char *p = text; p && *p;) {
-        p += strspn(p, ", ");
-        size_t len = strcspn(p, ", ");
+        p += strspn(p, ", \t\n");
+        size_t len = strcspn(p, ", \t\n");
         if (len)
             json_object_array_add(list, json_object_new_string_len(p, (int)len));
         p += len;

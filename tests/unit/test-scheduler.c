@@ -173,6 +173,16 @@ static void configuration(void)
     is_int(nph_scheduler_new(cfg, &bad, &err), NPH_ERR_INVALID, "an unknown filter is refused");
     like(err.message, "bad.conf:2", "naming the file and line");
     like(err.message, "NoSuchFilter", "and the filter");
+    nph_auto_config *multi = nph_config_new();
+    nph_scheduler *good = NULL;
+    nph_config_load_string(multi, "multi.conf",
+                           "[filter_scheduler]\nenabled_filters = ComputeFilter,\n"
+                           "  AvailabilityZoneFilter, SameHostFilter\n",
+                           &err);
+    is_int(nph_scheduler_new(multi, &good, &err), NPH_OK,
+           "a filter list may go on over continuation lines");
+    is_int(good ? good->n_filters : 0, 5, "three filters and the two always on");
+    nph_scheduler_free(good);
     nph_auto_config *zero = nph_config_new();
     nph_config_load_string(zero, "zero.conf", "[filter_scheduler]\nhost_subset_size = 0\n", &err);
     is_int(nph_scheduler_new(zero, &bad, &err), NPH_ERR_INVALID, "host_subset_size 0 is refused");
