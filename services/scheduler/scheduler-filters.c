@@ -243,6 +243,8 @@ static bool retry_filter(const nph_scheduler *s, const struct host_state *h,
                          const struct request_spec *r)
 {
     (void)s;
+    if (json_object_object_length(r->avoid_hosts) == 0) /* the usual case: nothing to avoid */
+        return true;
     char key[600];
     snprintf(key, sizeof(key), "%s\n%s", h->host, h->node);
     return !sched_member(r->avoid_hosts, h->host) && !sched_member(r->avoid_hosts, key);

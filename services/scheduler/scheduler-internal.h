@@ -70,8 +70,6 @@ struct host_weigher {
 };
 
 struct nph_scheduler {
-    nph_bus *bus;
-    char *db_url;
     char *default_az;
     double cpu_ratio, ram_ratio, disk_ratio;
     int64_t service_down_time_s;
@@ -85,9 +83,14 @@ struct nph_scheduler {
     const struct host_weigher *weighers[16];
     double multipliers[16];
     size_t n_weighers;
-    pthread_key_t db_key;
     pthread_mutex_t lock;
     json_object *build_failures;                   /* host -> count */
+    /* The host states of the last load ([scheduler] host_state_refresh_ms). */
+    struct host_state *cache;
+    size_t n_cache;
+    json_object *cache_rows;   /* what the states point into */
+    uint64_t cache_ns;
+    int64_t refresh_ms;
 };
 
 /* scheduler-filters.c */

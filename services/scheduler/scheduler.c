@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "clock.h"
 #include "db-objects.h"
 #include "error.h"
 #include "log.h"
@@ -106,6 +107,8 @@ static nph_status read_config(nph_scheduler *s, const nph_config *cfg, nph_error
     if (st == NPH_OK)
         st = nph_config_get_int(cfg, "scheduler", "max_attempts", 3, &s->max_attempts, err);
     if (st == NPH_OK)
+        st = nph_config_get_int(cfg, "scheduler", "host_state_refresh_ms", 1000, &s->refresh_ms, err);
+    if (st == NPH_OK)
         st = nph_config_get_int(cfg, "DEFAULT", "service_down_time", 60, &s->service_down_time_s, err);
     if (st == NPH_OK)
         st = nph_config_get_double(cfg, "DEFAULT", "cpu_allocation_ratio", 4.0, &s->cpu_ratio, err);
@@ -148,6 +151,8 @@ void nph_scheduler_free(nph_scheduler *s)
 {
     if (!s)
         return;
+    free(s->cache);
+    json_object_put(s->cache_rows);
     json_object_put(s->isolated_images);
     json_object_put(s->isolated_hosts);
     json_object_put(s->build_failures);
@@ -288,22 +293,11 @@ static nph_status no_valid_host(const struct request_spec *r, const char *refuse
                          r->resource_class ? r->resource_class : "", r->zone);
 }
 
-nph_status nph_scheduler_select(nph_scheduler *s, nph_db *db, const struct nph_schedule_request *req,
-                                char **host, char **node, nph_error *err)
+/* The request's "host" and "host\nnode" keys not to use (a migration's
+ * source, the nodes a build failed on). */
+static json_object *avoid_set(const struct nph_schedule_request *req)
 {
-    *host = *node = NULL;
-    struct request_spec spec;
-    nph_auto_json *keep = NULL, *rows = NULL;
-    struct host_state *states = NULL;
-    size_t n = 0;
-    pthread_mutex_lock(&s->lock);
-    nph_status st = scheduler_spec_load(s, db, req->uuid, req->flavor, req->image, req->hints, &spec,
-                                        &keep, err);
-    if (st == NPH_OK)
-        st = scheduler_hosts_load(s, db, &states, &n, &rows, err);
-    pthread_mutex_unlock(&s->lock);
-    /* Keys "host" (never that host) and "host\nnode" (not that node again). */
-    nph_auto_json *avoid = json_object_new_object();
+    json_object *avoid = json_object_new_object();
     if (req->avoid_host)
         json_object_object_add(avoid, req->avoid_host, json_object_new_boolean(true));
     for (size_t i = 0; json_object_is_type(req->attempts, json_type_array) &&
@@ -316,35 +310,100 @@ nph_status nph_scheduler_select(nph_scheduler *s, nph_db *db, const struct nph_s
         snprintf(key, sizeof(key), "%s\n%s", json_object_get_string(h), json_object_get_string(nd));
         json_object_object_add(avoid, key, json_object_new_boolean(true));
     }
-    spec.avoid_hosts = avoid;
-    struct host_state **order = st == NPH_OK ? calloc(n ? n : 1, sizeof(*order)) : NULL;
-    if (st == NPH_OK && !order)
-        st = nph_error_set(err, NPH_ERR_NO_MEMORY, "out of memory");
-    for (size_t i = 0; st == NPH_OK && i < n; i++)
-        order[i] = &states[i];
+    return avoid;
+}
+
+/* The host states, loaded again when older than [scheduler]
+ * host_state_refresh_ms or when `force`; between loads the claims made
+ * here are added to them.  Called with s->lock held. */
+static nph_status refresh_hosts(nph_scheduler *s, nph_db *db, bool force, nph_error *err)
+{
+    uint64_t now = nph_clock_monotonic_ns();
+    if (!force && s->cache_rows && now - s->cache_ns < (uint64_t)s->refresh_ms * 1000000u)
+        return NPH_OK;
+    struct host_state *states = NULL;
+    json_object *rows = NULL;
+    size_t n = 0;
+    nph_status st = scheduler_hosts_load(s, db, &states, &n, &rows, err);
+    if (st != NPH_OK)
+        return st;
+    free(s->cache);
+    json_object_put(s->cache_rows);
+    s->cache = states;
+    s->n_cache = n;
+    s->cache_rows = rows;
+    s->cache_ns = now;
+    return NPH_OK;
+}
+
+/* Filter, weigh and claim over the cached hosts; NPH_ERR_NOT_FOUND when
+ * none fits.  Called with s->lock held. */
+static nph_status choose_and_claim(nph_scheduler *s, nph_db *db, const struct nph_schedule_request *req,
+                                   struct request_spec *spec, char **host, char **node,
+                                   nph_error *err)
+{
+    struct host_state **order = calloc(s->n_cache ? s->n_cache : 1, sizeof(*order));
+    if (!order)
+        return nph_error_set(err, NPH_ERR_NO_MEMORY, "out of memory");
+    for (size_t i = 0; i < s->n_cache; i++)
+        order[i] = &s->cache[i];
     const char *refused = NULL;
-    size_t passed = st == NPH_OK ? run_filters(s, order, n, &spec, &refused) : 0;
-    if (st == NPH_OK && passed == 0)
-        st = no_valid_host(&spec, refused, err);
-    if (st == NPH_OK) {
-        run_weighers(s, order, passed, &spec);
-        qsort(order, passed, sizeof(*order), by_weight);
-        /* One of the best host_subset_size, so schedulers running at once spread out. */
-        size_t first = random_below((unsigned)(passed < (size_t)s->host_subset_size
-                                                   ? passed : (size_t)s->host_subset_size));
-        bool filled = true;
-        for (size_t k = 0; k < passed && filled; k++) {
-            const struct host_state *h = order[(first + k) % passed];
-            nph_error_clear(err);
-            st = claim(s, db, req, h, &spec, &filled, err);
-            if (st == NPH_OK && (!(*host = strdup(h->host)) || !(*node = strdup(h->node))))
-                st = nph_error_set(err, NPH_ERR_NO_MEMORY, "out of memory");
-        }
-        if (filled)
-            st = no_valid_host(&spec, "the claims (every fitting node filled up meanwhile)", err);
+    size_t passed = run_filters(s, order, s->n_cache, spec, &refused);
+    nph_status st = NPH_OK;
+    if (passed == 0) {
+        free(order);
+        return no_valid_host(spec, refused, err);
     }
+    run_weighers(s, order, passed, spec);
+    qsort(order, passed, sizeof(*order), by_weight);
+    /* One of the best host_subset_size, so schedulers running at once spread out. */
+    size_t first = random_below((unsigned)(passed < (size_t)s->host_subset_size
+                                               ? passed : (size_t)s->host_subset_size));
+    bool filled = true;
+    for (size_t k = 0; k < passed && filled; k++) {
+        struct host_state *h = order[(first + k) % passed];
+        nph_error_clear(err);
+        st = claim(s, db, req, h, spec, &filled, err);
+        if (st == NPH_OK && (!(*host = strdup(h->host)) || !(*node = strdup(h->node))))
+            st = nph_error_set(err, NPH_ERR_NO_MEMORY, "out of memory");
+        if (st == NPH_OK) { /* what this claim took, until the next load */
+            h->vcpus_used += spec->vcpus;
+            h->memory_mb_used += spec->memory_mb;
+            h->disk_gb_used += spec->disk_gb;
+            h->instances++;
+        }
+    }
+    if (filled)
+        st = no_valid_host(spec, "the claims (every fitting node filled up meanwhile)", err);
     free(order);
-    free(states);
+    return st;
+}
+
+nph_status nph_scheduler_select(nph_scheduler *s, nph_db *db, const struct nph_schedule_request *req,
+                                char **host, char **node, nph_error *err)
+{
+    *host = *node = NULL;
+    struct request_spec spec;
+    nph_auto_json *keep = NULL;
+    nph_auto_json *avoid = avoid_set(req);
+    /* One decision at a time in this process: they share the cached hosts,
+     * and each takes well under a millisecond once they are loaded. */
+    pthread_mutex_lock(&s->lock);
+    nph_status st = scheduler_spec_load(s, db, req->uuid, req->flavor, req->image, req->hints, &spec,
+                                        &keep, err);
+    spec.avoid_hosts = avoid;
+    bool fresh = s->cache_rows == NULL;
+    if (st == NPH_OK)
+        st = refresh_hosts(s, db, false, err);
+    if (st == NPH_OK)
+        st = choose_and_claim(s, db, req, &spec, host, node, err);
+    /* Nothing fits in what we knew: the cache may be behind (deleted
+     * servers, a new node); look once more at the database. */
+    if (st == NPH_ERR_NOT_FOUND && !fresh && refresh_hosts(s, db, true, NULL) == NPH_OK) {
+        nph_error_clear(err);
+        st = choose_and_claim(s, db, req, &spec, host, node, err);
+    }
+    pthread_mutex_unlock(&s->lock);
     if (st != NPH_OK) {
         free(*host);
         free(*node);
