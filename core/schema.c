@@ -138,7 +138,53 @@ static const char migration_3[] =
     "ALTER TABLE migrations ADD COLUMN new_flavor TEXT;"
     "CREATE INDEX migrations_instance_idx ON migrations (instance_uuid, status);";
 
-static const char *const migrations[] = { migration_1, migration_2, migration_3 };
+/* 4: Placement.  Providers, their inventories, traits and aggregates, and
+ * the consumers' allocations, keyed as Placement keys them (resource classes
+ * and traits by name; the standard names live in the scheduler's tables,
+ * these tables hold the CUSTOM_ ones).  inventories.used is the sum of the
+ * allocations against the row, kept in the allocation's transaction, so an
+ * allocation-candidates query reads capacity and usage from one index. */
+static const char migration_4[] =
+    "CREATE TABLE resource_providers ("
+    " id {ID}, uuid VARCHAR(36) NOT NULL UNIQUE, name VARCHAR(200) NOT NULL UNIQUE,"
+    " generation BIGINT NOT NULL DEFAULT 0, parent_provider_uuid VARCHAR(36),"
+    " root_provider_uuid VARCHAR(36) NOT NULL, created_at VARCHAR(32), updated_at VARCHAR(32));"
+    "CREATE INDEX resource_providers_root_idx ON resource_providers (root_provider_uuid);"
+    "CREATE INDEX resource_providers_parent_idx ON resource_providers (parent_provider_uuid);"
+    "CREATE TABLE resource_classes ("
+    " id {ID}, name VARCHAR(255) NOT NULL UNIQUE, created_at VARCHAR(32));"
+    "CREATE TABLE traits ("
+    " id {ID}, name VARCHAR(255) NOT NULL UNIQUE, created_at VARCHAR(32));"
+    "CREATE TABLE inventories ("
+    " id {ID}, provider_id BIGINT NOT NULL REFERENCES resource_providers (id) ON DELETE CASCADE,"
+    " resource_class VARCHAR(255) NOT NULL, total BIGINT NOT NULL, reserved BIGINT NOT NULL"
+    " DEFAULT 0, min_unit BIGINT NOT NULL DEFAULT 1, max_unit BIGINT NOT NULL,"
+    " step_size BIGINT NOT NULL DEFAULT 1, allocation_ratio DOUBLE PRECISION NOT NULL DEFAULT 1.0,"
+    " used BIGINT NOT NULL DEFAULT 0, created_at VARCHAR(32), updated_at VARCHAR(32),"
+    " UNIQUE (provider_id, resource_class));"
+    "CREATE INDEX inventories_class_idx ON inventories (resource_class, provider_id);"
+    "CREATE TABLE resource_provider_traits ("
+    " provider_id BIGINT NOT NULL REFERENCES resource_providers (id) ON DELETE CASCADE,"
+    " trait VARCHAR(255) NOT NULL, PRIMARY KEY (provider_id, trait));"
+    "CREATE INDEX resource_provider_traits_trait_idx ON resource_provider_traits (trait);"
+    "CREATE TABLE resource_provider_aggregates ("
+    " provider_id BIGINT NOT NULL REFERENCES resource_providers (id) ON DELETE CASCADE,"
+    " aggregate_uuid VARCHAR(36) NOT NULL, PRIMARY KEY (provider_id, aggregate_uuid));"
+    "CREATE INDEX resource_provider_aggregates_agg_idx ON resource_provider_aggregates"
+    " (aggregate_uuid);"
+    "CREATE TABLE consumers ("
+    " id {ID}, uuid VARCHAR(36) NOT NULL UNIQUE, project_id VARCHAR(255) NOT NULL,"
+    " user_id VARCHAR(255) NOT NULL, generation BIGINT NOT NULL DEFAULT 0,"
+    " created_at VARCHAR(32), updated_at VARCHAR(32));"
+    "CREATE INDEX consumers_project_idx ON consumers (project_id, user_id);"
+    "CREATE TABLE allocations ("
+    " id {ID}, consumer_uuid VARCHAR(36) NOT NULL,"
+    " provider_id BIGINT NOT NULL REFERENCES resource_providers (id),"
+    " resource_class VARCHAR(255) NOT NULL, used BIGINT NOT NULL, created_at VARCHAR(32),"
+    " UNIQUE (consumer_uuid, provider_id, resource_class));"
+    "CREATE INDEX allocations_provider_idx ON allocations (provider_id, resource_class);";
+
+static const char *const migrations[] = { migration_1, migration_2, migration_3, migration_4 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 int nph_db_schema_latest(void)

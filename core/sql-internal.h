@@ -48,6 +48,10 @@ struct sql_backend {
     bool (*col_is_null)(nph_db_stmt *stmt, int col);
     bool (*col_is_int)(nph_db_stmt *stmt, int col);
     const char *(*col_text)(nph_db_stmt *stmt, int col);
+    /* Numbers without a trip through text, when the engine has them
+     * typed (NULL: parse col_text). */
+    int64_t (*col_int)(nph_db_stmt *stmt, int col);
+    double (*col_double)(nph_db_stmt *stmt, int col);
     /* Text of the dialect token (e.g. the auto-increment key) for migrations. */
     const char *(*dialect)(const char *token);
 };

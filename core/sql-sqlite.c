@@ -137,6 +137,8 @@ static const char *sqlite_column_name(nph_db_stmt *stmt, int col) { return sqlit
 static bool sqlite_col_is_null(nph_db_stmt *stmt, int col) { return sqlite3_column_type(stmt->handle, col) == SQLITE_NULL; }
 static bool sqlite_col_is_int(nph_db_stmt *stmt, int col) { return sqlite3_column_type(stmt->handle, col) == SQLITE_INTEGER; }
 static const char *sqlite_col_text(nph_db_stmt *stmt, int col) { return (const char *)sqlite3_column_text(stmt->handle, col); }
+static int64_t sqlite_col_int(nph_db_stmt *stmt, int col) { return sqlite3_column_int64(stmt->handle, col); }
+static double sqlite_col_double(nph_db_stmt *stmt, int col) { return sqlite3_column_double(stmt->handle, col); }
 
 static const char *sqlite_dialect(const char *token)
 {
@@ -160,5 +162,7 @@ const struct sql_backend nph_sql_sqlite = {
     .col_is_null = sqlite_col_is_null,
     .col_is_int = sqlite_col_is_int,
     .col_text = sqlite_col_text,
+    .col_int = sqlite_col_int,
+    .col_double = sqlite_col_double,
     .dialect = sqlite_dialect,
 };

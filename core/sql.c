@@ -204,12 +204,16 @@ const char *nph_db_col_text(nph_db_stmt *stmt, int col) { return stmt->db->backe
 
 int64_t nph_db_col_int(nph_db_stmt *stmt, int col)
 {
+    if (stmt->db->backend->col_int)
+        return stmt->db->backend->col_int(stmt, col);
     const char *t = nph_db_col_text(stmt, col);
     return t ? strtoll(t, NULL, 10) : 0;
 }
 
 double nph_db_col_double(nph_db_stmt *stmt, int col)
 {
+    if (stmt->db->backend->col_double)
+        return stmt->db->backend->col_double(stmt, col);
     const char *t = nph_db_col_text(stmt, col);
     return t ? strtod(t, NULL) : 0.0;
 }

@@ -2,7 +2,8 @@
 # The control plane with its real peers: a private RabbitMQ and PostgreSQL
 # started here on loopback (and stopped by PID at the end, also on failure).
 #  - the bus suite over AMQP, and a stream of casts through a broker restart;
-#  - conductor + compute in one process on PostgreSQL;
+#  - conductor + compute in one process on PostgreSQL, and the placement
+#    library's queries there;
 #  - the daemons as separate processes over RabbitMQ, on SQLite and on
 #    PostgreSQL: two conductors share the builds, operations work, a compute
 #    killed with SIGKILL in the middle of a build and restarted leaves the
@@ -60,6 +61,12 @@ runuser -u postgres -- "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
   -h 127.0.0.1 -p "$(. "$tmp/postgresql/env"; echo "$PORT")" -U postgres daemons
 pg_daemons_url=${pg_url%/nephele}/daemons
 
+# The placement library's queries on PostgreSQL, in a database of their own.
+runuser -u postgres -- "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/createdb" \
+  -h 127.0.0.1 -p "$(. "$tmp/postgresql/env"; echo "$PORT")" -U postgres placement
+tap_of "placement on PostgreSQL" env NPH_TEST_DB_URL="${pg_url%/nephele}/placement" \
+  "$top_builddir/tests/unit/test-placement"
+
 manage="$top_builddir/services/manage/nephele-manage"
 conductor="$top_builddir/services/conductor/nephele-conductor"
 compute="$top_builddir/services/compute/nephele-compute"
@@ -109,7 +116,7 @@ plugin_dir = $top_builddir/drivers/fake/.libs
 sync_power_state_interval = 2
 EOT
   "$manage" --config-file "$dir/nephele.conf" db sync >"$dir/sync.out" 2>&1
-  check "$label: nephele-manage db sync" grep -q "version 3" "$dir/sync.out"
+  check "$label: nephele-manage db sync" grep -q "version 4" "$dir/sync.out"
   start_daemon "cond1_$label" "$conductor" "$dir/nephele.conf"
   start_daemon "cond2_$label" "$conductor" "$dir/nephele.conf"
   start_daemon "compute_$label" "$compute" "$dir/nephele.conf"

@@ -36,6 +36,10 @@ void api_error(struct api_response *resp, unsigned status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(message, sizeof(message), fmt, ap);
     va_end(ap);
+    if (resp->placement.on) {
+        api_placement_error_body(resp, status, message);
+        return;
+    }
     json_object *inner = json_object_new_object();
     nph_json_add_int(inner, "code", status);
     nph_json_add_string(inner, "message", message);

@@ -122,6 +122,11 @@ static void handle(struct api_request *req, struct api_response *resp, const cha
         shift(req);
         if (prepare(req, resp, up))
             api_identity_route(req, resp);
+    } else if (strcmp(req->segments[0], "placement") == 0) {
+        shift(req);
+        api_placement_begin(req, resp);
+        if (prepare(req, resp, up))
+            api_placement_route(req, resp);
     } else if (strcmp(req->segments[0], "image") == 0) {
         shift(req);
         req->glance = true;
@@ -149,6 +154,12 @@ static void add_headers(struct MHD_Response *r, const struct api_request *req,
         MHD_add_response_header(r, "OpenStack-API-Version", value);
         MHD_add_response_header(r, "X-OpenStack-Nova-API-Version", value + strlen("compute "));
         MHD_add_response_header(r, "Vary", "OpenStack-API-Version, X-OpenStack-Nova-API-Version");
+    }
+    if (resp->placement.on && resp->placement.minor >= 0) {
+        char value[32];
+        snprintf(value, sizeof(value), "placement 1.%d", resp->placement.minor);
+        MHD_add_response_header(r, "OpenStack-API-Version", value);
+        MHD_add_response_header(r, "Vary", "openstack-api-version");
     }
     if (resp->location[0])
         MHD_add_response_header(r, "Location", resp->location);

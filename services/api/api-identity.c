@@ -272,6 +272,7 @@ static json_object *catalog(const struct api_request *req)
     static const struct {
         const char *type, *name, *path;
     } services[] = { { "compute", "nova", "/v2.1" }, { "image", "glance", "/image" },
+                     { "placement", "placement", "/placement" },
                      { "identity", "keystone", "/v3" } };
     json_object *list = json_object_new_array();
     for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++) {

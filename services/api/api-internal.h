@@ -80,6 +80,13 @@ struct api_response {
     char location[512];          /* the Location header, when set */
     char subject_token[2100];    /* X-Subject-Token, when set (identity) */
     char www_authenticate[400];  /* on a 401 */
+    /* Under /placement: Placement's error bodies and version header. */
+    struct {
+        bool on;
+        int minor;                 /* the negotiated 1.minor; -1 before (no header) */
+        const char *code;          /* the next error's "code"; NULL: undefined */
+        const char *request_id;
+    } placement;
 };
 
 typedef void (*api_handler)(struct api_request *req, struct api_response *resp);
@@ -233,6 +240,14 @@ bool api_server_group_join(struct api_request *req, struct api_response *resp,
 void api_usage_list(struct api_request *req, struct api_response *resp);
 void api_usage_show(struct api_request *req, struct api_response *resp);
 void api_external_events(struct api_request *req, struct api_response *resp);
+
+/* ---- api-placement*.c: the Placement API under /placement ---------------- */
+/* Answer errors of this request as Placement does, from here on. */
+void api_placement_begin(struct api_request *req, struct api_response *resp);
+/* Everything under /placement: version, authentication, the route. */
+void api_placement_route(struct api_request *req, struct api_response *resp);
+/* {"errors": [{"status", "title", "detail", "code", "request_id"}]} */
+void api_placement_error_body(struct api_response *resp, unsigned status, const char *message);
 
 /* ---- api-router.c -------------------------------------------------------- */
 void api_route(struct api_request *req, struct api_response *resp);

@@ -94,6 +94,25 @@ static nph_status map_nodes(nph_compute *c, nph_error *err)
     return NPH_OK;
 }
 
+/* What the node's driver can do, by name: placement turns them into
+ * traits (COMPUTE_IMAGE_TYPE_QCOW2, COMPUTE_VOLUME_MULTI_ATTACH, ...). */
+static void add_capabilities(json_object *n, const nph_driver *drv)
+{
+    struct nph_driver_capabilities caps = { 0 };
+    nph_driver_capabilities(drv, &caps);
+    json_object *names = json_object_new_array(), *formats = json_object_new_array();
+    for (int i = 0; i < NPH_CAPABILITY_COUNT; i++)
+        if (caps.flags & (1u << i))
+            json_object_array_add(names, json_object_new_string(
+                                             nph_capability_name((nph_capability)(1u << i))));
+    for (int i = 0; i < NPH_IMAGE_FORMAT_COUNT; i++)
+        if (caps.image_formats & (1u << i))
+            json_object_array_add(formats, json_object_new_string(
+                                               nph_image_format_name((nph_image_format)(1u << i))));
+    json_object_object_add(n, "capabilities", names);
+    json_object_object_add(n, "image_formats", formats);
+}
+
 static json_object *node_json(nph_compute *c, const struct node_entry *e, nph_error *err)
 {
     struct nph_node_resources r = { 0 };
@@ -113,6 +132,7 @@ static json_object *node_json(nph_compute *c, const struct node_entry *e, nph_er
     nph_json_add_string(n, "cpu_info", r.cpu_info);
     nph_json_add_string(n, "resource_class", r.resource_class);
     nph_json_add_string(n, "driver", nph_driver_name(e->drv));
+    add_capabilities(n, e->drv);
     return n;
 }
 

@@ -11,6 +11,7 @@
 #include "error.h"
 #include "json.h"
 #include "log.h"
+#include "placement.h"
 
 NPH_LOG_INIT("conductor.instances");
 
@@ -140,6 +141,37 @@ nph_status conductor_service_update(nph_conductor *c, nph_db *db, json_object *a
     return st == NPH_OK ? nph_db_service_upsert(db, host, binary, topic, err) : st;
 }
 
+/* The node's columns: the report less the capability names, which only
+ * placement reads. */
+static json_object *node_columns(json_object *node)
+{
+    json_object *cols = json_object_new_object();
+    json_object_object_foreach(node, key, val) {
+        if (strcmp(key, "capabilities") != 0 && strcmp(key, "image_formats") != 0)
+            json_object_object_add(cols, key, json_object_get(val));
+    }
+    return cols;
+}
+
+static nph_status node_upsert(nph_db *db, const char *host, json_object *node, nph_error *err)
+{
+    if (!json_object_is_type(node, json_type_object))
+        return nph_error_set(err, NPH_ERR_INVALID, "'nodes' must hold objects");
+    nph_auto_json *cols = node_columns(node);
+    return nph_db_compute_node_upsert(db, host, cols, err);
+}
+
+/* The nodes become resource providers with their inventory and traits.  A
+ * failure there is logged, not returned: the node records are written,
+ * and the next report (every resource_update_interval) tries again. */
+static void sync_placement(nph_conductor *c, nph_db *db, const char *host, json_object *nodes)
+{
+    struct placement_ratios ratios = { c->cpu_ratio, c->ram_ratio, c->disk_ratio };
+    placement_error perr = PLACEMENT_ERROR_INIT;
+    if (placement_sync_compute_nodes(db, host, nodes, &ratios, &perr) != NPH_OK)
+        nph_warn("resource providers of %s not updated: %s", host, perr.e.message);
+}
+
 /* One node ("node") or a batch ("nodes"): a compute with 10,000 nodes
  * reports them in a few calls. */
 nph_status conductor_compute_node_update(nph_conductor *c, nph_db *db, json_object *args,
@@ -155,14 +187,18 @@ nph_status conductor_compute_node_update(nph_conductor *c, nph_db *db, json_obje
     if (st == NPH_OK && !node && !nodes)
         st = nph_error_set(err, NPH_ERR_INVALID, "'node' or 'nodes' is a required property");
     if (st == NPH_OK && node)
-        st = nph_db_compute_node_upsert(db, host, node, err);
-    for (size_t i = 0; st == NPH_OK && nodes && i < json_object_array_length(nodes); i++) {
-        json_object *n = json_object_array_get_idx(nodes, i);
-        if (!json_object_is_type(n, json_type_object))
-            return nph_error_set(err, NPH_ERR_INVALID, "'nodes' must hold objects");
-        st = nph_db_compute_node_upsert(db, host, n, err);
-    }
-    return st;
+        st = node_upsert(db, host, node, err);
+    for (size_t i = 0; st == NPH_OK && nodes && i < json_object_array_length(nodes); i++)
+        st = node_upsert(db, host, json_object_array_get_idx(nodes, i), err);
+    if (st != NPH_OK)
+        return st;
+    nph_auto_json *one = node ? json_object_new_array() : NULL;
+    if (one)
+        json_object_array_add(one, json_object_get(node));
+    sync_placement(c, db, host, one ? one : nodes);
+    if (one && nodes)
+        sync_placement(c, db, host, nodes);
+    return NPH_OK;
 }
 
 /* A snapshot's outcome from a compute host: "changes" may set status, size,

@@ -81,6 +81,27 @@ higher "SQLite: instance creates + 3 transitions per second" "$(value creates_pe
 higher "PostgreSQL: instance creates + 3 transitions per second" "$(value creates_per_s "$tmp/db-pg")" "/s" 1000
 echo "(ratio: target / measured for times, measured / target for rates; above 1.0x beats the target)"
 
+# --- placement: 10,000 nodes as resource providers, on SQLite and PostgreSQL.
+"$top_builddir/tests/bench/bench-placement" "sqlite:///$tmp/placement.db" 10000 \
+  >"$tmp/placement-sqlite" 2>>"$tmp/stderr"
+runuser -u postgres -- "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/createdb" \
+  -h 127.0.0.1 -p "$(. "$tmp/postgresql/env"; echo "$PORT")" -U postgres placement
+"$top_builddir/tests/bench/bench-placement" "${pg_url%/nephele}/placement" 10000 \
+  >"$tmp/placement-pg" 2>>"$tmp/stderr"
+echo
+echo "Placement benchmarks (10,000 providers with VCPU, MEMORY_MB, DISK_GB and traits; a flavor of"
+echo "2 VCPU, 4 GiB, 40 GB; the scheduler's decision budget is 2 ms at p99)"
+printf "%-52s %17s %15s %9s\n" "benchmark" "measured" "target" "ratio"
+for db in sqlite pg; do
+  f="$tmp/placement-$db"
+  row "$db: first report of 10,000 nodes (providers, inventories)" "$(value sync_s "$f")" s 10
+  row "$db: candidates for the scheduler, limit 1000: p50" "$(value each_limit1000_p50_ms "$f")" ms 2
+  row "$db: candidates for the scheduler, limit 1000: p99" "$(value each_limit1000_p99_ms "$f")" ms 2
+  row "$db: GET /allocation_candidates body, limit 1000: p50" "$(value limit1000_p50_ms "$f")" ms 20
+  row "$db: claim (PUT allocations of one consumer): p99" "$(value claim_p99_ms "$f")" ms 2
+done
+echo "(ratio: target / measured; above 1.0x beats the target)"
+
 # --- the compute API: nephele-aio on a free port with 16 fake nodes.
 aio_dir="$tmp/aio"
 mkdir -p "$aio_dir/plugins.d"
