@@ -85,6 +85,13 @@ static nph_status read_config(nph_conductor *c, const nph_config *cfg, int64_t *
         st = nph_config_get_int(cfg, "DEFAULT", "service_down_time", 60, &c->service_down_time_s,
                                 err);
     if (st == NPH_OK)
+        st = nph_config_get_double(cfg, "DEFAULT", "cpu_allocation_ratio", 4.0, &c->cpu_ratio, err);
+    if (st == NPH_OK)
+        st = nph_config_get_double(cfg, "DEFAULT", "ram_allocation_ratio", 1.0, &c->ram_ratio, err);
+    if (st == NPH_OK)
+        st = nph_config_get_double(cfg, "DEFAULT", "disk_allocation_ratio", 1.0, &c->disk_ratio,
+                                   err);
+    if (st == NPH_OK)
         st = nph_scheduler_new(cfg, &c->scheduler, err);
     if (st == NPH_OK)
         st = nph_config_get_int(cfg, "DEFAULT", "report_interval", 10, &c->report_interval_s, err);
