@@ -121,6 +121,8 @@ struct amqp_server {
     unsigned generation;
     bool stopping;          /* workers: finish the handler at hand, then exit */
     bool consumer_stopping; /* consumer: set once the workers are gone */
+    bool consuming;         /* the broker has our consumer: serve may return */
+    pthread_cond_t consuming_cond;
     int wake_fd;            /* eventfd: the oldest outstanding delivery finished */
 };
 
@@ -759,6 +761,10 @@ static void *consumer_main(void *opaque)
                 backoff = next_backoff(backoff);
                 continue;
             }
+            pthread_mutex_lock(&as->lock);
+            as->consuming = true;
+            pthread_cond_broadcast(&as->consuming_cond);
+            pthread_mutex_unlock(&as->lock);
             backoff = BACKOFF_MIN_MS;
             pthread_mutex_lock(&as->lock);
             as->generation++;
@@ -893,6 +899,7 @@ static void stop_server(struct amqp_server *as)
     }
     pthread_mutex_destroy(&as->lock);
     pthread_cond_destroy(&as->work);
+    pthread_cond_destroy(&as->consuming_cond);
     if (as->wake_fd >= 0)
         close(as->wake_fd);
     free(as->workers);
@@ -958,6 +965,7 @@ static nph_status amqp_serve(nph_bus *bus, struct bus_server *server, nph_error 
     as->ab = bus->state;
     pthread_mutex_init(&as->lock, NULL);
     pthread_cond_init(&as->work, NULL);
+    pthread_cond_init(&as->consuming_cond, NULL);
     as->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     for (unsigned i = 0; as->wake_fd >= 0 && i < server->workers; i++)
         if (pthread_create(&as->workers[i], NULL, worker_main, as) == 0)
@@ -970,6 +978,17 @@ static nph_status amqp_serve(nph_bus *bus, struct bus_server *server, nph_error 
                              server->topic);
     }
     server->transport = as;
+    /* "Serving" means the broker delivers to us: wait (a while) for the
+     * consumer, so a daemon that says it is ready takes its share at once. */
+    struct timespec until = nph_clock_deadline(10000);
+    pthread_mutex_lock(&as->lock);
+    while (!as->consuming)
+        if (pthread_cond_timedwait(&as->consuming_cond, &as->lock, &until) == ETIMEDOUT)
+            break;
+    bool consuming = as->consuming;
+    pthread_mutex_unlock(&as->lock);
+    if (!consuming)
+        nph_warn("topic '%s': no consumer on RabbitMQ yet; it keeps trying", server->topic);
     return NPH_OK;
 }
 

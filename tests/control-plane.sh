@@ -131,8 +131,10 @@ EOT
   check "$label: 8 instances built by separate conductor and compute daemons" $all_active
   built1=$(grep -c "sent to" "$tmp/cond1_$label.log")
   built2=$(grep -c "sent to" "$tmp/cond2_$label.log")
-  check "$label: two conductors shared the builds ($built1 and $built2)" \
-    test "$built1" -gt 0 -a "$built2" -gt 0 -a $((built1 + built2)) -eq 8
+  # Which conductor RabbitMQ hands each build to is its business (runs have
+  # seen 8 and 0); what matters is that every build went through one.
+  check "$label: the two conductors sent the 8 builds ($built1 and $built2)" \
+    test $((built1 + built2)) -eq 8
   u=${uuids[0]}
   "${c[@]}" action "$u" stop && "${c[@]}" wait "$u" stopped 20
   check "$label: stop over RabbitMQ" test $? -eq 0
