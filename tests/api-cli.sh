@@ -135,6 +135,19 @@ check "a request without a token is 401" \
   test "$(curl -s -o /dev/null -w '%{http_code}' "$aio_endpoint/servers")" = 401
 check "a forged token is 401" \
   test "$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Auth-Token: v1.forged' "$aio_endpoint/servers")" = 401
+# Image data without a token never reaches the disk: a slow anonymous
+# upload leaves no .upload- file in the image store while it runs.
+os image show nephele-tiny -f value -c id && tiny=$(out)
+head -c 300000 /dev/urandom >"$tmp/anon.bin"
+curl -s -o /dev/null -w '%{http_code}' --limit-rate 100K -X PUT \
+  -H 'Content-Type: application/octet-stream' --data-binary "@$tmp/anon.bin" \
+  "${aio_endpoint%/v2.1}/image/v2/images/$tiny/file" >"$tmp/anon.code" &
+anon=$!
+sleep 1
+check "an anonymous upload writes nothing to the image store" \
+  test "$(find "$tmp/aio/images" -name '.upload-*' | wc -l)" -eq 0
+wait $anon
+check "and is answered 401" test "$(cat "$tmp/anon.code")" = 401
 
 # A restart on the same directory keeps the servers, the flavors and the image.
 stop_aio

@@ -25,6 +25,7 @@ NPH_LOG_INIT("api");
 struct upload {
     nph_buffer body;
     struct image_upload *image; /* image data goes to a file, not to memory */
+    bool discard;               /* an image upload nobody authenticated: read, drop, answer 401 */
     bool too_large;
     uint64_t started_ns;
 };
@@ -200,6 +201,17 @@ static enum MHD_Result respond(struct MHD_Connection *conn, const struct api_req
     return ok;
 }
 
+/* Does the request carry credentials good for a write?  (The request is
+ * authenticated again, with its answer, once its body is in.) */
+static bool upload_allowed(nph_api *api, struct MHD_Connection *conn)
+{
+    struct api_request req = { .api = api, .conn = conn, .method = "PUT" };
+    struct api_response resp = { .status = 500, .file_fd = -1 };
+    bool ok = api_authenticate(&req, &resp);
+    json_object_put(resp.body);
+    return ok;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -212,15 +224,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!(up = calloc(1, sizeof(*up))))
             return MHD_NO;
         up->started_ns = nph_clock_monotonic_ns();
-        up->image = api_image_upload_begin(api, method, url);
+        /* Image data goes to disk only for a caller who may write at all. */
+        if (upload_allowed(api, conn))
+            up->image = api_image_upload_begin(api, method, url);
+        else
+            up->discard = api_image_upload_path(method, url);
         const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-        if (!up->image && length && strtoull(length, NULL, 10) > api->max_body)
+        if (!up->image && !up->discard && length && strtoull(length, NULL, 10) > api->max_body)
             up->too_large = true;
         *con_cls = up;
         return MHD_YES;
     }
-    if (*upload_data_size && up->image) {
-        api_image_upload_write(up->image, upload_data, *upload_data_size);
+    if (*upload_data_size && (up->image || up->discard)) {
+        if (up->image)
+            api_image_upload_write(up->image, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
     }

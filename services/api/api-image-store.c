@@ -56,11 +56,16 @@ static bool listed(const char *const *list, const char *v)
 
 /* ---- streaming an upload ------------------------------------------------- */
 
-struct image_upload *api_image_upload_begin(nph_api *api, const char *method, const char *url)
+bool api_image_upload_path(const char *method, const char *url)
 {
     size_t len = strlen(url);
-    if (strcmp(method, "PUT") != 0 || len < 5 || strcmp(url + len - 5, "/file") != 0 ||
-        (strncmp(url, "/image/v2/images/", 17) != 0 && strncmp(url, "/v2.1/images/", 13) != 0))
+    return strcmp(method, "PUT") == 0 && len >= 5 && strcmp(url + len - 5, "/file") == 0 &&
+           (strncmp(url, "/image/v2/images/", 17) == 0 || strncmp(url, "/v2.1/images/", 13) == 0);
+}
+
+struct image_upload *api_image_upload_begin(nph_api *api, const char *method, const char *url)
+{
+    if (!api_image_upload_path(method, url))
         return NULL;
     struct image_upload *up = calloc(1, sizeof(*up));
     if (!up)
@@ -152,13 +157,6 @@ static void hex(const uint8_t *bytes, size_t n, char *out)
 
 /* ---- records ------------------------------------------------------------- */
 
-static json_object *member(json_object *obj, const char *key)
-{
-    json_object *v = NULL;
-    json_object_object_get_ex(obj, key, &v);
-    return v;
-}
-
 /* The image `id` if the caller owns it (or is an admin); else a 404 in resp. */
 static json_object *owned_image(struct api_request *req, struct api_response *resp, const char *id)
 {
@@ -169,7 +167,7 @@ static json_object *owned_image(struct api_request *req, struct api_response *re
         nph_db_select_rows(req->db, "SELECT * FROM images WHERE uuid = ? AND deleted = 0", params, 1,
                            &rows, NULL) == NPH_OK)
         img = json_object_get(json_object_array_get_idx(rows, 0));
-    const char *owner = img ? json_object_get_string(member(img, "owner")) : NULL;
+    const char *owner = img ? json_object_get_string(api_member(img, "owner")) : NULL;
     if (img && !req->ctx.is_admin && (!owner || strcmp(owner, req->ctx.project_id) != 0)) {
         json_object_put(img);
         img = NULL;
@@ -195,11 +193,11 @@ void api_image_create(struct api_request *req, struct api_response *resp)
         api_error(resp, 400, "Image creation needs a JSON object");
         return;
     }
-    const char *name = json_object_get_string(member(body, "name"));
-    const char *disk = json_object_get_string(member(body, "disk_format"));
-    const char *container = json_object_get_string(member(body, "container_format"));
-    const char *visibility = json_object_get_string(member(body, "visibility"));
-    const char *id = json_object_get_string(member(body, "id"));
+    const char *name = json_object_get_string(api_member(body, "name"));
+    const char *disk = json_object_get_string(api_member(body, "disk_format"));
+    const char *container = json_object_get_string(api_member(body, "container_format"));
+    const char *visibility = json_object_get_string(api_member(body, "visibility"));
+    const char *id = json_object_get_string(api_member(body, "id"));
     if ((disk && !listed(disk_formats, disk)) || (container && !listed(container_formats, container))) {
         api_error(resp, 400, "Invalid value '%s' for %s", disk && !listed(disk_formats, disk) ? disk : container,
                   disk && !listed(disk_formats, disk) ? "disk_format" : "container_format");
@@ -219,8 +217,8 @@ void api_image_create(struct api_request *req, struct api_response *resp)
     }
     if (!id)
         nph_uuid_generate(uuid);
-    snprintf(min_disk, sizeof(min_disk), "%lld", (long long)json_object_get_int64(member(body, "min_disk")));
-    snprintf(min_ram, sizeof(min_ram), "%lld", (long long)json_object_get_int64(member(body, "min_ram")));
+    snprintf(min_disk, sizeof(min_disk), "%lld", (long long)json_object_get_int64(api_member(body, "min_disk")));
+    snprintf(min_ram, sizeof(min_ram), "%lld", (long long)json_object_get_int64(api_member(body, "min_ram")));
     nph_auto_json *props = json_object_new_object();
     static const char *const core[] = { "name", "disk_format", "container_format", "visibility",
                                         "id", "min_disk", "min_ram", "protected", "tags", NULL };
@@ -231,7 +229,7 @@ void api_image_create(struct api_request *req, struct api_response *resp)
     nph_clock_iso_now(now);
     const char *params[] = { id ? id : uuid, name, disk, container, visibility ? visibility : "shared",
                              req->ctx.project_id, min_disk, min_ram,
-                             json_object_get_boolean(member(body, "protected")) ? "1" : "0",
+                             json_object_get_boolean(api_member(body, "protected")) ? "1" : "0",
                              json_object_to_json_string_ext(props, JSON_C_TO_STRING_PLAIN), now, now };
     nph_error err = NPH_ERROR_INIT;
     nph_status st = nph_db_execute(req->db,
@@ -257,13 +255,13 @@ void api_image_upload_finish(struct api_request *req, struct api_response *resp)
     nph_auto_json *img = owned_image(req, resp, req->params[0]);
     if (!img || !up)
         return;
-    const char *status = json_object_get_string(member(img, "status"));
-    const char *disk = json_object_get_string(member(img, "disk_format"));
+    const char *status = json_object_get_string(api_member(img, "status"));
+    const char *disk = json_object_get_string(api_member(img, "disk_format"));
     if (!status || strcmp(status, "queued") != 0) {
         api_error(resp, 409, "Image status transition from %s to saving is not allowed", status);
         return;
     }
-    if (!disk || !json_object_get_string(member(img, "container_format"))) {
+    if (!disk || !json_object_get_string(api_member(img, "container_format"))) {
         api_error(resp, 400, "Properties disk_format, container_format must be set prior to "
                              "saving data.");
         return;
@@ -353,12 +351,12 @@ void api_image_delete(struct api_request *req, struct api_response *resp)
     nph_auto_json *img = owned_image(req, resp, req->params[0]);
     if (!img)
         return;
-    if (json_object_get_int64(member(img, "protected"))) {
+    if (json_object_get_int64(api_member(img, "protected"))) {
         api_error(resp, 403, "Image %s is protected and cannot be deleted.", req->params[0]);
         return;
     }
     char id[32], now[NPH_ISO_TIME_LEN], path[4200];
-    snprintf(id, sizeof(id), "%lld", (long long)json_object_get_int64(member(img, "id")));
+    snprintf(id, sizeof(id), "%lld", (long long)json_object_get_int64(api_member(img, "id")));
     nph_clock_iso_now(now);
     const char *params[] = { id, now, req->params[0] };
     nph_error err = NPH_ERROR_INIT;
@@ -385,12 +383,12 @@ static const char *const read_only[] = { "id", "status", "size", "checksum", "os
 static bool apply_patch_op(struct api_request *req, struct api_response *resp, json_object *op,
                            json_object *cols, json_object *props)
 {
-    const char *kind = json_object_get_string(member(op, "op"));
-    const char *path = json_object_get_string(member(op, "path"));
-    json_object *value = member(op, "value");
+    const char *kind = json_object_get_string(api_member(op, "op"));
+    const char *path = json_object_get_string(api_member(op, "path"));
+    json_object *value = api_member(op, "value");
     bool remove = kind && strcmp(kind, "remove") == 0;
     if (!kind || (!remove && strcmp(kind, "add") != 0 && strcmp(kind, "replace") != 0) || !path ||
-        path[0] != '/' || !path[1] || (!remove && !member(op, "value") && !json_object_is_type(value, json_type_null))) {
+        path[0] != '/' || !path[1] || (!remove && !api_member(op, "value") && !json_object_is_type(value, json_type_null))) {
         api_error(resp, 400, "Unable to apply the patch: each operation needs an op of add, "
                              "replace or remove, a path like /name and, but for remove, a value.");
         return false;
@@ -403,7 +401,7 @@ static bool apply_patch_op(struct api_request *req, struct api_response *resp, j
     static const char *const columns[] = { "name", "visibility", "min_disk", "min_ram", "protected",
                                            NULL };
     if (!listed(columns, key)) {
-        if (remove && !member(props, key)) {
+        if (remove && !api_member(props, key)) {
             api_error(resp, 409, "Property %s does not exist.", key);
             return false;
         }
@@ -442,7 +440,7 @@ void api_image_update(struct api_request *req, struct api_response *resp)
         return;
     }
     nph_error err = NPH_ERROR_INIT;
-    const char *stored = json_object_get_string(member(img, "properties"));
+    const char *stored = json_object_get_string(api_member(img, "properties"));
     nph_auto_json *props = stored ? nph_json_parse(stored, strlen(stored), &err) : NULL;
     if (!props || !json_object_is_type(props, json_type_object)) {
         json_object_put(props);
@@ -456,17 +454,17 @@ void api_image_update(struct api_request *req, struct api_response *resp)
     /* Unchanged columns keep their values: COALESCE with NULL parameters. */
     char min_disk[24] = "", min_ram[24] = "", now[NPH_ISO_TIME_LEN];
     json_object *v;
-    if ((v = member(cols, "min_disk")))
+    if ((v = api_member(cols, "min_disk")))
         snprintf(min_disk, sizeof(min_disk), "%lld", (long long)json_object_get_int64(v));
-    if ((v = member(cols, "min_ram")))
+    if ((v = api_member(cols, "min_ram")))
         snprintf(min_ram, sizeof(min_ram), "%lld", (long long)json_object_get_int64(v));
     nph_clock_iso_now(now);
     const char *params[] = {
-        member(cols, "name") ? json_object_get_string(member(cols, "name")) : NULL,
-        member(cols, "visibility") ? json_object_get_string(member(cols, "visibility")) : NULL,
+        api_member(cols, "name") ? json_object_get_string(api_member(cols, "name")) : NULL,
+        api_member(cols, "visibility") ? json_object_get_string(api_member(cols, "visibility")) : NULL,
         min_disk[0] ? min_disk : NULL,
         min_ram[0] ? min_ram : NULL,
-        member(cols, "protected") ? (json_object_get_boolean(member(cols, "protected")) ? "1" : "0") : NULL,
+        api_member(cols, "protected") ? (json_object_get_boolean(api_member(cols, "protected")) ? "1" : "0") : NULL,
         json_object_to_json_string_ext(props, JSON_C_TO_STRING_PLAIN),
         now,
         req->params[0],

@@ -204,6 +204,8 @@ enum api_keystone_verdict api_keystone_check(struct api_keystone *ks, const char
 
 /* ---- api-image-store.c ------------------------------------------------------ */
 struct image_upload;
+/* Is this the upload of an image's data (PUT .../images/ID/file)? */
+bool api_image_upload_path(const char *method, const char *url);
 /* An upload of image data (PUT .../images/ID/file), or NULL for another request. */
 struct image_upload *api_image_upload_begin(nph_api *api, const char *method, const char *url);
 void api_image_upload_write(struct image_upload *up, const char *data, size_t len);
