@@ -231,10 +231,11 @@ static nph_status confirm_resize(nph_compute *c, const char *uuid, json_object *
     nph_auto_json *changes = json_object_new_object();
     nph_json_add_string(changes, "vm_state",
                         st == NPH_OK ? compute_vm_state_for(json_object_get_int(power)) : "error");
-    if (st == NPH_OK)
-        st = compute_update_record(c, uuid, changes, "none", &why);
-    else
+    if (st != NPH_OK) /* the fault first: whoever sees ERROR finds the reason */
         compute_record_fault(c, uuid, &why);
+    nph_status up = compute_update_record(c, uuid, changes, "none", st == NPH_OK ? &why : NULL);
+    if (st == NPH_OK)
+        st = up;
     migration_status(c, field(m, "uuid"), st == NPH_OK ? "confirmed" : "error");
     compute_action_event(c, uuid, "confirmResize", "compute_confirm_resize",
                          st == NPH_OK ? "Success" : "Error");
