@@ -229,16 +229,23 @@ nph_status nph_db_instance_update(nph_db *db, const char *uuid, json_object *cha
     return st;
 }
 
-/* Every row of a one-parameter query, as a JSON array. */
+/* Prepare `sql` with a text parameter (NULL: SQL NULL) for each ?. */
+static nph_status prepare_with_text(nph_db *db, const char *sql, const char *const *params,
+                                    size_t n_params, nph_db_stmt **stmt, nph_error *err)
+{
+    nph_status st = nph_db_prepare(db, sql, stmt, err);
+    for (size_t i = 0; st == NPH_OK && i < n_params; i++)
+        nph_db_bind_text(*stmt, (int)i + 1, params[i]);
+    return st;
+}
+
 nph_status nph_db_select_rows(nph_db *db, const char *sql, const char *const *params,
-                            size_t n_params, json_object **out, nph_error *err)
+                              size_t n_params, json_object **out, nph_error *err)
 {
     nph_db_stmt *stmt;
-    nph_status st = nph_db_prepare(db, sql, &stmt, err);
+    nph_status st = prepare_with_text(db, sql, params, n_params, &stmt, err);
     if (st != NPH_OK)
         return st;
-    for (size_t i = 0; i < n_params; i++)
-        nph_db_bind_text(stmt, (int)i + 1, params[i]);
     json_object *list = json_object_new_array();
     bool row = false;
     while ((st = nph_db_step(stmt, &row, err)) == NPH_OK && row) {
@@ -259,11 +266,9 @@ nph_status nph_db_execute(nph_db *db, const char *sql, const char *const *params
                           size_t n_params, int64_t *changes, nph_error *err)
 {
     nph_db_stmt *stmt;
-    nph_status st = nph_db_prepare(db, sql, &stmt, err);
+    nph_status st = prepare_with_text(db, sql, params, n_params, &stmt, err);
     if (st != NPH_OK)
         return st;
-    for (size_t i = 0; i < n_params; i++)
-        nph_db_bind_text(stmt, (int)i + 1, params[i]);
     st = run(stmt, err);
     if (changes)
         *changes = st == NPH_OK ? nph_db_changes(stmt) : 0;

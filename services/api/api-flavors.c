@@ -13,42 +13,35 @@
 #include "error.h"
 #include "uuid.h"
 
-static json_object *member(json_object *obj, const char *key)
-{
-    json_object *v = NULL;
-    json_object_object_get_ex(obj, key, &v);
-    return v;
-}
-
 static json_object *flavor_view(const struct api_request *req, json_object *f, bool detail)
 {
-    const char *id = json_object_get_string(member(f, "flavorid"));
+    const char *id = json_object_get_string(api_member(f, "flavorid"));
     json_object *view = json_object_new_object();
     nph_json_add_string(view, "id", id);
-    json_object_object_add(view, "name", json_object_get(member(f, "name")));
+    json_object_object_add(view, "name", json_object_get(api_member(f, "name")));
     if (detail) {
-        nph_json_add_int(view, "ram", json_object_get_int64(member(f, "memory_mb")));
-        nph_json_add_int(view, "disk", json_object_get_int64(member(f, "root_gb")));
-        nph_json_add_int(view, "vcpus", json_object_get_int64(member(f, "vcpus")));
+        nph_json_add_int(view, "ram", json_object_get_int64(api_member(f, "memory_mb")));
+        nph_json_add_int(view, "disk", json_object_get_int64(api_member(f, "root_gb")));
+        nph_json_add_int(view, "vcpus", json_object_get_int64(api_member(f, "vcpus")));
         nph_json_add_int(view, "OS-FLV-EXT-DATA:ephemeral",
-                         json_object_get_int64(member(f, "ephemeral_gb")));
+                         json_object_get_int64(api_member(f, "ephemeral_gb")));
         nph_json_add_bool(view, "OS-FLV-DISABLED:disabled",
-                          json_object_get_int64(member(f, "disabled")) != 0);
-        int64_t swap = json_object_get_int64(member(f, "swap"));
+                          json_object_get_int64(api_member(f, "disabled")) != 0);
+        int64_t swap = json_object_get_int64(api_member(f, "swap"));
         /* Before 2.75 no swap is "", as Nova's view did. */
         if (swap == 0 && req->minor < 75)
             nph_json_add_string(view, "swap", "");
         else
             nph_json_add_int(view, "swap", swap);
         json_object_object_add(view, "rxtx_factor",
-                               json_object_new_double(json_object_get_double(member(f, "rxtx_factor"))));
+                               json_object_new_double(json_object_get_double(api_member(f, "rxtx_factor"))));
         nph_json_add_bool(view, "os-flavor-access:is_public",
-                          json_object_get_int64(member(f, "is_public")) != 0);
+                          json_object_get_int64(api_member(f, "is_public")) != 0);
     }
     if (req->minor >= 55)
-        json_object_object_add(view, "description", json_object_get(member(f, "description")));
+        json_object_object_add(view, "description", json_object_get(api_member(f, "description")));
     if (detail && req->minor >= 61) {
-        json_object *specs = member(f, "extra_specs");
+        json_object *specs = api_member(f, "extra_specs");
         json_object_object_add(view, "extra_specs",
                                specs ? json_object_get(specs) : json_object_new_object());
     }
@@ -68,8 +61,8 @@ static json_object *extra_specs(struct api_request *req, json_object *id)
                            params, 1, &rows, NULL) == NPH_OK)
         for (size_t i = 0; i < json_object_array_length(rows); i++) {
             json_object *r = json_object_array_get_idx(rows, i);
-            json_object_object_add(specs, json_object_get_string(member(r, "key")),
-                                   json_object_get(member(r, "value")));
+            json_object_object_add(specs, json_object_get_string(api_member(r, "key")),
+                                   json_object_get(api_member(r, "value")));
         }
     return specs;
 }
@@ -113,7 +106,7 @@ static void list(struct api_request *req, struct api_response *resp, bool detail
     size_t n = json_object_array_length(rows), start = 0;
     if (marker) {
         for (start = 0; start < n; start++)
-            if (strcmp(json_object_get_string(member(json_object_array_get_idx(rows, start),
+            if (strcmp(json_object_get_string(api_member(json_object_array_get_idx(rows, start),
                                                      "flavorid")),
                        marker) == 0)
                 break;
@@ -127,12 +120,12 @@ static void list(struct api_request *req, struct api_response *resp, bool detail
     const char *last = NULL;
     for (size_t i = start; i < n && (int)json_object_array_length(flavors) < limit; i++) {
         json_object *f = json_object_array_get_idx(rows, i);
-        if (json_object_get_int64(member(f, "memory_mb")) < min_ram ||
-            json_object_get_int64(member(f, "root_gb")) < min_disk)
+        if (json_object_get_int64(api_member(f, "memory_mb")) < min_ram ||
+            json_object_get_int64(api_member(f, "root_gb")) < min_disk)
             continue;
         if (detail && req->minor >= 61)
-            json_object_object_add(f, "extra_specs", extra_specs(req, member(f, "id")));
-        last = json_object_get_string(member(f, "flavorid"));
+            json_object_object_add(f, "extra_specs", extra_specs(req, api_member(f, "id")));
+        last = json_object_get_string(api_member(f, "flavorid"));
         json_object_array_add(flavors, flavor_view(req, f, detail));
     }
     json_object *body = json_object_new_object();
@@ -173,7 +166,7 @@ void api_flavor_extra_specs_list(struct api_request *req, struct api_response *r
         return;
     }
     json_object *body = json_object_new_object();
-    json_object_object_add(body, "extra_specs", json_object_get(member(f, "extra_specs")));
+    json_object_object_add(body, "extra_specs", json_object_get(api_member(f, "extra_specs")));
     api_reply(resp, 200, body);
 }
 
@@ -181,7 +174,7 @@ void api_flavor_extra_specs_list(struct api_request *req, struct api_response *r
 static bool get_size(struct api_response *resp, json_object *flavor, const char *key,
                      bool required, int64_t min, int64_t *out)
 {
-    json_object *v = member(flavor, key);
+    json_object *v = api_member(flavor, key);
     if (!v) {
         if (!required)
             return true;
@@ -214,14 +207,14 @@ void api_flavors_create(struct api_request *req, struct api_response *resp)
                                            "os-flavor-access:is_public", "description", NULL };
     if (!api_no_extra_members(resp, flavor, allowed))
         return;
-    json_object *name = member(flavor, "name"), *id = member(flavor, "id");
+    json_object *name = api_member(flavor, "name"), *id = api_member(flavor, "id");
     if (!name || !json_object_is_type(name, json_type_string) ||
         json_object_get_string_len(name) < 1 || json_object_get_string_len(name) > 255) {
         api_error(resp, 400, "Invalid input for field/attribute name. Value: %s.",
                   name ? json_object_to_json_string(name) : "None");
         return;
     }
-    if (member(flavor, "description") && req->minor < 55) {
+    if (api_member(flavor, "description") && req->minor < 55) {
         api_error(resp, 400, "Additional properties are not allowed ('description' was unexpected)");
         return;
     }
@@ -241,8 +234,8 @@ void api_flavors_create(struct api_request *req, struct api_response *resp)
         nph_uuid_generate(uuid);
         snprintf(flavorid, sizeof(flavorid), "%s", uuid);
     }
-    json_object *public = member(flavor, "os-flavor-access:is_public");
-    json_object *description = member(flavor, "description");
+    json_object *public = api_member(flavor, "os-flavor-access:is_public");
+    json_object *description = api_member(flavor, "description");
     char ram_t[24], vcpus_t[24], disk_t[24], swap_t[24], eph_t[24], now[NPH_ISO_TIME_LEN];
     snprintf(ram_t, sizeof(ram_t), "%lld", (long long)ram);
     snprintf(vcpus_t, sizeof(vcpus_t), "%lld", (long long)vcpus);
@@ -287,7 +280,7 @@ void api_flavors_delete(struct api_request *req, struct api_response *resp)
         return;
     }
     char id[32];
-    snprintf(id, sizeof(id), "%lld", (long long)json_object_get_int64(member(f, "id")));
+    snprintf(id, sizeof(id), "%lld", (long long)json_object_get_int64(api_member(f, "id")));
     const char *params[] = { id };
     nph_error err = NPH_ERROR_INIT;
     if (nph_db_execute(req->db, "DELETE FROM flavor_extra_specs WHERE flavor_id = ?", params, 1,
@@ -316,7 +309,7 @@ static json_object *admin_flavor(struct api_request *req, struct api_response *r
 
 static void db_id(json_object *flavor, char out[32])
 {
-    snprintf(out, 32, "%lld", (long long)json_object_get_int64(member(flavor, "id")));
+    snprintf(out, 32, "%lld", (long long)json_object_get_int64(api_member(flavor, "id")));
 }
 
 /* PUT /flavors/ID (2.55): the description is all that may change. */
@@ -403,7 +396,7 @@ void api_flavor_extra_specs_create(struct api_request *req, struct api_response 
 void api_flavor_extra_spec_show(struct api_request *req, struct api_response *resp)
 {
     nph_auto_json *f = api_flavor_for_request(req, req->params[0]);
-    json_object *value = f ? member(member(f, "extra_specs"), req->params[1]) : NULL;
+    json_object *value = f ? api_member(api_member(f, "extra_specs"), req->params[1]) : NULL;
     if (!f) {
         api_error(resp, 404, "Flavor %s could not be found.", req->params[0]);
         return;
@@ -475,9 +468,9 @@ static void reply_access(struct api_request *req, struct api_response *resp, jso
     json_object *list = json_object_new_array();
     for (size_t i = 0; i < json_object_array_length(rows); i++) {
         json_object *entry = json_object_new_object();
-        json_object_object_add(entry, "flavor_id", json_object_get(member(f, "flavorid")));
+        json_object_object_add(entry, "flavor_id", json_object_get(api_member(f, "flavorid")));
         json_object_object_add(entry, "tenant_id",
-                               json_object_get(member(json_object_array_get_idx(rows, i), "project_id")));
+                               json_object_get(api_member(json_object_array_get_idx(rows, i), "project_id")));
         json_object_array_add(list, entry);
     }
     json_object *body = json_object_new_object();
@@ -490,7 +483,7 @@ void api_flavor_access_list(struct api_request *req, struct api_response *resp)
     nph_auto_json *f = admin_flavor(req, resp);
     if (!f)
         return;
-    if (json_object_get_int64(member(f, "is_public"))) {
+    if (json_object_get_int64(api_member(f, "is_public"))) {
         api_error(resp, 404, "Access list not available for public flavors.");
         return;
     }
@@ -508,13 +501,13 @@ void api_flavors_action(struct api_request *req, struct api_response *resp)
         api_error(resp, 400, "There is either no action or an unknown action in the request body.");
         return;
     }
-    const char *tenant = json_object_get_string(member(arg, "tenant"));
+    const char *tenant = json_object_get_string(api_member(arg, "tenant"));
     if (!tenant || !*tenant || json_object_object_length(req->body) != 1) {
         api_error(resp, 400, "Invalid input for field/attribute tenant. 'tenant' is a required "
                              "property");
         return;
     }
-    if (json_object_get_int64(member(f, "is_public"))) {
+    if (json_object_get_int64(api_member(f, "is_public"))) {
         api_error(resp, 409, "Can not add access to a public flavor.");
         return;
     }

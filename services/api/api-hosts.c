@@ -16,21 +16,14 @@
 
 #define SERVICE_DOWN_TIME_S 60
 
-static json_object *member(json_object *obj, const char *key)
-{
-    json_object *v = NULL;
-    json_object_object_get_ex(obj, key, &v);
-    return v;
-}
-
 static int64_t num(json_object *obj, const char *key)
 {
-    return json_object_get_int64(member(obj, key));
+    return json_object_get_int64(api_member(obj, key));
 }
 
 static const char *text(json_object *obj, const char *key)
 {
-    return json_object_get_string(member(obj, key));
+    return json_object_get_string(api_member(obj, key));
 }
 
 /* A service is up when it reported within service_down_time. */
@@ -58,15 +51,6 @@ static const char *nova_binary(const char *binary)
     return binary;
 }
 
-static json_object *api_time(const char *stored)
-{
-    if (!stored || strlen(stored) < 26)
-        return NULL;
-    char out[32];
-    snprintf(out, sizeof(out), "%.26s", stored);
-    return json_object_new_string(out);
-}
-
 /* The zone of a service: its host's aggregate zone, or the default, for
  * computes; "internal" for the rest. */
 static const char *service_zone(const struct api_request *req, json_object *svc, json_object *zones)
@@ -74,7 +58,7 @@ static const char *service_zone(const struct api_request *req, json_object *svc,
     const char *binary = nova_binary(text(svc, "binary"));
     if (!binary || strcmp(binary, "nova-compute") != 0)
         return "internal";
-    json_object *az = member(zones, text(svc, "host"));
+    json_object *az = api_member(zones, text(svc, "host"));
     return az ? json_object_get_string(az) : req->api->default_az;
 }
 
@@ -82,17 +66,17 @@ static json_object *service_view(const struct api_request *req, json_object *svc
 {
     json_object *view = json_object_new_object();
     if (req->minor >= 53)
-        json_object_object_add(view, "id", json_object_get(member(svc, "uuid")));
+        json_object_object_add(view, "id", json_object_get(api_member(svc, "uuid")));
     else
         nph_json_add_int(view, "id", num(svc, "id"));
     const char *binary = nova_binary(text(svc, "binary"));
     nph_json_add_string(view, "binary", binary);
-    json_object_object_add(view, "host", json_object_get(member(svc, "host")));
+    json_object_object_add(view, "host", json_object_get(api_member(svc, "host")));
     nph_json_add_string(view, "zone", service_zone(req, svc, zones));
     nph_json_add_string(view, "status", num(svc, "disabled") ? "disabled" : "enabled");
     nph_json_add_string(view, "state", service_is_up(svc) ? "up" : "down");
-    json_object_object_add(view, "updated_at", api_time(text(svc, "updated_at")));
-    json_object_object_add(view, "disabled_reason", json_object_get(member(svc, "disabled_reason")));
+    json_object_object_add(view, "updated_at", api_timestamp(text(svc, "updated_at")));
+    json_object_object_add(view, "disabled_reason", json_object_get(api_member(svc, "disabled_reason")));
     if (req->minor >= 11)
         nph_json_add_bool(view, "forced_down", num(svc, "forced_down") != 0);
     return view;
@@ -144,11 +128,11 @@ static json_object *hypervisor_view(const struct api_request *req, json_object *
 {
     json_object *view = json_object_new_object();
     if (req->minor >= 53)
-        json_object_object_add(view, "id", json_object_get(member(node, "uuid")));
+        json_object_object_add(view, "id", json_object_get(api_member(node, "uuid")));
     else
         nph_json_add_int(view, "id", num(node, "id"));
     json_object_object_add(view, "hypervisor_hostname",
-                           json_object_get(member(node, "hypervisor_hostname")));
+                           json_object_get(api_member(node, "hypervisor_hostname")));
     nph_json_add_string(view, "state", svc && service_is_up(svc) ? "up" : "down");
     nph_json_add_string(view, "status", svc && num(svc, "disabled") ? "disabled" : "enabled");
     if (!detail)
@@ -157,12 +141,12 @@ static json_object *hypervisor_view(const struct api_request *req, json_object *
                                           "local_gb", "local_gb_used", "running_vms" };
     for (size_t i = 0; i < sizeof(copied) / sizeof(copied[0]); i++)
         nph_json_add_int(view, copied[i], num(node, copied[i]));
-    json_object_object_add(view, "hypervisor_type", json_object_get(member(node, "hypervisor_type")));
+    json_object_object_add(view, "hypervisor_type", json_object_get(api_member(node, "hypervisor_type")));
     nph_json_add_int(view, "hypervisor_version", num(node, "hypervisor_version"));
     nph_json_add_int(view, "free_ram_mb", num(node, "memory_mb") - num(node, "memory_mb_used"));
     nph_json_add_int(view, "free_disk_gb", num(node, "local_gb") - num(node, "local_gb_used"));
     nph_json_add_int(view, "current_workload", 0);
-    json_object *least = member(node, "disk_available_least");
+    json_object *least = api_member(node, "disk_available_least");
     json_object_object_add(view, "disk_available_least", json_object_get(least));
     nph_json_add_string(view, "host_ip", "127.0.0.1");
     /* cpu_info: a JSON string before 2.28, the object from then on. */
@@ -176,11 +160,11 @@ static json_object *hypervisor_view(const struct api_request *req, json_object *
     }
     json_object *service = json_object_new_object();
     if (req->minor >= 53)
-        json_object_object_add(service, "id", json_object_get(member(svc, "uuid")));
+        json_object_object_add(service, "id", json_object_get(api_member(svc, "uuid")));
     else
         nph_json_add_int(service, "id", num(svc, "id"));
-    json_object_object_add(service, "host", json_object_get(member(node, "host")));
-    json_object_object_add(service, "disabled_reason", json_object_get(member(svc, "disabled_reason")));
+    json_object_object_add(service, "host", json_object_get(api_member(node, "host")));
+    json_object_object_add(service, "disabled_reason", json_object_get(api_member(svc, "disabled_reason")));
     json_object_object_add(view, "service", service);
     return view;
 }
@@ -211,8 +195,8 @@ static json_object *node_servers(struct api_request *req, json_object *node)
         return list;
     for (size_t i = 0; i < json_object_array_length(rows); i++) {
         json_object *inst = json_object_array_get_idx(rows, i), *s = json_object_new_object();
-        json_object_object_add(s, "name", json_object_get(member(inst, "display_name")));
-        json_object_object_add(s, "uuid", json_object_get(member(inst, "uuid")));
+        json_object_object_add(s, "name", json_object_get(api_member(inst, "display_name")));
+        json_object_object_add(s, "uuid", json_object_get(api_member(inst, "uuid")));
         json_object_array_add(list, s);
     }
     return list;
@@ -324,7 +308,7 @@ static void hypervisor_list(struct api_request *req, struct api_response *resp, 
         json_object *last = json_object_array_get_idx(list, shown - 1);
         json_object_object_add(body, "hypervisors_links",
                                api_next_link(req, detail ? "os-hypervisors/detail" : "os-hypervisors",
-                                             json_object_get_string(member(last, "id")), limit));
+                                             json_object_get_string(api_member(last, "id")), limit));
     }
     api_reply(resp, 200, body);
 }
@@ -469,7 +453,7 @@ static void zones(struct api_request *req, struct api_response *resp, bool detai
         const char *binary = nova_binary(text(svc, "binary"));
         const char *zone_name = service_zone(req, svc, host_zones);
         bool up = service_is_up(svc);
-        json_object *zone = member(by_zone, zone_name);
+        json_object *zone = api_member(by_zone, zone_name);
         if (!zone) {
             zone = json_object_new_object();
             json_object_object_add(zone, "hosts", json_object_new_object());
@@ -481,8 +465,8 @@ static void zones(struct api_request *req, struct api_response *resp, bool detai
         json_object *entry = json_object_new_object();
         nph_json_add_bool(entry, "available", up);
         nph_json_add_bool(entry, "active", !num(svc, "disabled"));
-        json_object_object_add(entry, "updated_at", api_time(text(svc, "updated_at")));
-        json_object *hosts = member(zone, "hosts"), *host;
+        json_object_object_add(entry, "updated_at", api_timestamp(text(svc, "updated_at")));
+        json_object *hosts = api_member(zone, "hosts"), *host;
         if (!json_object_object_get_ex(hosts, text(svc, "host"), &host)) {
             host = json_object_new_object();
             json_object_object_add(hosts, text(svc, "host"), host);
@@ -494,8 +478,8 @@ static void zones(struct api_request *req, struct api_response *resp, bool detai
         /* Without detail, only the zones servers can be created in. */
         if (!detail && strcmp(name, "internal") == 0)
             continue;
-        json_object_array_add(list, zone_entry(name, json_object_get_boolean(member(zone, "up")),
-                                               detail ? json_object_get(member(zone, "hosts"))
+        json_object_array_add(list, zone_entry(name, json_object_get_boolean(api_member(zone, "up")),
+                                               detail ? json_object_get(api_member(zone, "hosts"))
                                                       : NULL));
     }
     if (json_object_array_length(list) == 0 && !detail)

@@ -13,13 +13,6 @@
 #include "error.h"
 #include "uuid.h"
 
-static json_object *member(json_object *obj, const char *key)
-{
-    json_object *v = NULL;
-    json_object_object_get_ex(obj, key, &v);
-    return v;
-}
-
 static bool proxy_available(struct api_request *req, struct api_response *resp)
 {
     if (req->minor < 36 || req->glance)
@@ -30,10 +23,10 @@ static bool proxy_available(struct api_request *req, struct api_response *resp)
 
 static json_object *image_view(const struct api_request *req, json_object *img, bool detail)
 {
-    const char *id = json_object_get_string(member(img, "uuid"));
+    const char *id = json_object_get_string(api_member(img, "uuid"));
     json_object *view = json_object_new_object();
     nph_json_add_string(view, "id", id);
-    json_object_object_add(view, "name", json_object_get(member(img, "name")));
+    json_object_object_add(view, "name", json_object_get(api_member(img, "name")));
     json_object *links = api_links(req, "images", id);
     json_object *alternate = json_object_new_object();
     char href[400];
@@ -45,23 +38,23 @@ static json_object *image_view(const struct api_request *req, json_object *img, 
     json_object_object_add(view, "links", links);
     if (!detail)
         return view;
-    const char *status = json_object_get_string(member(img, "status"));
+    const char *status = json_object_get_string(api_member(img, "status"));
     char upper[32];
     snprintf(upper, sizeof(upper), "%s", status ? status : "unknown");
     for (char *p = upper; *p; p++)
         *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
     nph_json_add_string(view, "status", upper);
     nph_json_add_int(view, "progress", strcmp(upper, "ACTIVE") == 0 ? 100 : 0);
-    nph_json_add_int(view, "minRam", json_object_get_int64(member(img, "min_ram")));
-    nph_json_add_int(view, "minDisk", json_object_get_int64(member(img, "min_disk")));
-    nph_json_add_int(view, "OS-EXT-IMG-SIZE:size", json_object_get_int64(member(img, "size")));
-    json_object *props = member(img, "properties");
+    nph_json_add_int(view, "minRam", json_object_get_int64(api_member(img, "min_ram")));
+    nph_json_add_int(view, "minDisk", json_object_get_int64(api_member(img, "min_disk")));
+    nph_json_add_int(view, "OS-EXT-IMG-SIZE:size", json_object_get_int64(api_member(img, "size")));
+    json_object *props = api_member(img, "properties");
     json_object_object_add(view, "metadata", json_object_is_type(props, json_type_object)
                                                  ? json_object_get(props)
                                                  : json_object_new_object());
     char t[24];
-    const char *created = json_object_get_string(member(img, "created_at"));
-    const char *updated = json_object_get_string(member(img, "updated_at"));
+    const char *created = json_object_get_string(api_member(img, "created_at"));
+    const char *updated = json_object_get_string(api_member(img, "updated_at"));
     snprintf(t, sizeof(t), "%.19sZ", created ? created : "");
     nph_json_add_string(view, "created", t);
     snprintf(t, sizeof(t), "%.19sZ", updated ? updated : "");
@@ -76,26 +69,26 @@ static json_object *glance_view(json_object *img)
     static const char *const copied[] = { "name", "disk_format", "container_format", "size",
                                           "checksum", "os_hash_algo", "os_hash_value", "status",
                                           "visibility", "owner", "min_disk", "min_ram" };
-    const char *id = json_object_get_string(member(img, "uuid"));
+    const char *id = json_object_get_string(api_member(img, "uuid"));
     json_object *view = json_object_new_object();
     nph_json_add_string(view, "id", id);
     for (size_t i = 0; i < sizeof(copied) / sizeof(copied[0]); i++)
-        json_object_object_add(view, copied[i], json_object_get(member(img, copied[i])));
-    nph_json_add_bool(view, "protected", json_object_get_int64(member(img, "protected")) != 0);
+        json_object_object_add(view, copied[i], json_object_get(api_member(img, copied[i])));
+    nph_json_add_bool(view, "protected", json_object_get_int64(api_member(img, "protected")) != 0);
     nph_json_add_bool(view, "os_hidden", false);
     json_object_object_add(view, "virtual_size", NULL);
     json_object_object_add(view, "tags", json_object_new_array());
     char t[24], path[120];
-    snprintf(t, sizeof(t), "%.19sZ", json_object_get_string(member(img, "created_at")));
+    snprintf(t, sizeof(t), "%.19sZ", json_object_get_string(api_member(img, "created_at")));
     nph_json_add_string(view, "created_at", t);
-    snprintf(t, sizeof(t), "%.19sZ", json_object_get_string(member(img, "updated_at")));
+    snprintf(t, sizeof(t), "%.19sZ", json_object_get_string(api_member(img, "updated_at")));
     nph_json_add_string(view, "updated_at", t);
     snprintf(path, sizeof(path), "/v2/images/%s", id);
     nph_json_add_string(view, "self", path);
     snprintf(path, sizeof(path), "/v2/images/%s/file", id);
     nph_json_add_string(view, "file", path);
     nph_json_add_string(view, "schema", "/v2/schemas/image");
-    json_object *props = member(img, "properties");
+    json_object *props = api_member(img, "properties");
     if (json_object_is_type(props, json_type_object)) {
         json_object_object_foreach(props, key, value)
             if (!json_object_object_get_ex(view, key, NULL))
@@ -143,7 +136,7 @@ static void list(struct api_request *req, struct api_response *resp, bool detail
     size_t n = json_object_array_length(rows), start = 0;
     if (marker) {
         while (start < n &&
-               strcmp(json_object_get_string(member(json_object_array_get_idx(rows, start), "uuid")),
+               strcmp(json_object_get_string(api_member(json_object_array_get_idx(rows, start), "uuid")),
                       marker) != 0)
             start++;
         if (start == n) {
@@ -156,12 +149,12 @@ static void list(struct api_request *req, struct api_response *resp, bool detail
     const char *last = NULL;
     for (size_t i = start; i < n && (int)json_object_array_length(images) < limit; i++) {
         json_object *img = json_object_array_get_idx(rows, i);
-        const char *img_name = json_object_get_string(member(img, "name"));
+        const char *img_name = json_object_get_string(api_member(img, "name"));
         if (name && (!img_name || strcmp(name, img_name) != 0))
             continue;
-        if (status && strcasecmp(status, json_object_get_string(member(img, "status"))) != 0)
+        if (status && strcasecmp(status, json_object_get_string(api_member(img, "status"))) != 0)
             continue;
-        last = json_object_get_string(member(img, "uuid"));
+        last = json_object_get_string(api_member(img, "uuid"));
         json_object_array_add(images, wants_glance_form(req) ? glance_view(img)
                                                              : image_view(req, img, detail));
     }
@@ -195,7 +188,7 @@ void api_images_show(struct api_request *req, struct api_response *resp)
     }
     for (size_t i = 0; rows && i < json_object_array_length(rows); i++) {
         json_object *img = json_object_array_get_idx(rows, i);
-        if (strcmp(json_object_get_string(member(img, "uuid")), req->params[0]) == 0) {
+        if (strcmp(json_object_get_string(api_member(img, "uuid")), req->params[0]) == 0) {
             if (wants_glance_form(req)) {
                 api_reply(resp, 200, glance_view(img));
                 return;

@@ -14,13 +14,6 @@
 #include "db-objects.h"
 #include "error.h"
 
-static json_object *member(json_object *obj, const char *key)
-{
-    json_object *v = NULL;
-    json_object_object_get_ex(obj, key, &v);
-    return v;
-}
-
 /* "ssh-rsa AAAA... comment": the MD5 of the decoded blob as aa:bb:...;
  * false when the key does not parse. */
 static bool fingerprint(const char *public_key, char out[48])
@@ -56,16 +49,16 @@ static json_object *keypair_view(const struct api_request *req, json_object *row
     json_object *view = json_object_new_object();
     static const char *const basic[] = { "name", "public_key", "fingerprint" };
     for (size_t i = 0; i < 3; i++)
-        json_object_object_add(view, basic[i], json_object_get(member(row, basic[i])));
+        json_object_object_add(view, basic[i], json_object_get(api_member(row, basic[i])));
     if (req->minor >= 2)
-        json_object_object_add(view, "type", json_object_get(member(row, "type")));
+        json_object_object_add(view, "type", json_object_get(api_member(row, "type")));
     if (full) {
-        json_object_object_add(view, "user_id", json_object_get(member(row, "user_id")));
-        json_object_object_add(view, "created_at", json_object_get(member(row, "created_at")));
+        json_object_object_add(view, "user_id", json_object_get(api_member(row, "user_id")));
+        json_object_object_add(view, "created_at", json_object_get(api_member(row, "created_at")));
         nph_json_add_bool(view, "deleted", false);
         json_object_object_add(view, "deleted_at", NULL);
         json_object_object_add(view, "updated_at", NULL);
-        json_object_object_add(view, "id", json_object_get(member(row, "id")));
+        json_object_object_add(view, "id", json_object_get(api_member(row, "id")));
     }
     return view;
 }
@@ -101,7 +94,7 @@ static bool select_keypairs(struct api_request *req, struct api_response *resp, 
     }
     char after[24];
     snprintf(after, sizeof(after), "%lld",
-             m ? (long long)json_object_get_int64(member(m, "id")) : 0LL);
+             m ? (long long)json_object_get_int64(api_member(m, "id")) : 0LL);
     const char *params[] = { user, after };
     nph_error err = NPH_ERROR_INIT;
     if (nph_db_select_rows(req->db, "SELECT * FROM key_pairs WHERE user_id = ? AND deleted = 0 "
@@ -142,7 +135,7 @@ void api_keypairs_list(struct api_request *req, struct api_response *resp)
         json_object_object_add(
             body, "keypairs_links",
             api_next_link(req, "os-keypairs",
-                          json_object_get_string(member(json_object_array_get_idx(rows, n - 1),
+                          json_object_get_string(api_member(json_object_array_get_idx(rows, n - 1),
                                                         "name")),
                           limit));
     api_reply(resp, 200, body);
@@ -184,7 +177,7 @@ void api_keypairs_create(struct api_request *req, struct api_response *resp)
     static const char *const v10[] = { "name", "public_key", "type", "user_id", NULL };
     if (!api_no_extra_members(resp, kp, req->minor >= 10 ? v10 : req->minor >= 2 ? v2 : v1))
         return;
-    json_object *name = member(kp, "name"), *key = member(kp, "public_key"), *type = member(kp, "type");
+    json_object *name = api_member(kp, "name"), *key = api_member(kp, "public_key"), *type = api_member(kp, "type");
     if (!name || !json_object_is_type(name, json_type_string)) {
         api_error(resp, 400, "Invalid input for field/attribute keypair. 'name' is a required "
                              "property");
@@ -201,7 +194,7 @@ void api_keypairs_create(struct api_request *req, struct api_response *resp)
                   type_name, type_name);
         return;
     }
-    const char *user = owner(req, resp, json_object_get_string(member(kp, "user_id")));
+    const char *user = owner(req, resp, json_object_get_string(api_member(kp, "user_id")));
     if (!user)
         return;
     char *generated_public = NULL, *private_key = NULL;
@@ -230,7 +223,7 @@ void api_keypairs_create(struct api_request *req, struct api_response *resp)
                                     "deleted = 0",
                            count_params, 1, &rows, NULL) == NPH_OK &&
         req->api->quota_defaults[API_QUOTA_KEY_PAIRS] >= 0 &&
-        json_object_get_int64(member(json_object_array_get_idx(rows, 0), "n")) >=
+        json_object_get_int64(api_member(json_object_array_get_idx(rows, 0), "n")) >=
             req->api->quota_defaults[API_QUOTA_KEY_PAIRS]) {
         free(private_key);
         api_error(resp, 403, "Quota exceeded, too many key pairs.");
@@ -276,7 +269,7 @@ void api_keypairs_delete(struct api_request *req, struct api_response *resp)
         return;
     }
     char id[32];
-    snprintf(id, sizeof(id), "%lld", (long long)json_object_get_int64(member(row, "id")));
+    snprintf(id, sizeof(id), "%lld", (long long)json_object_get_int64(api_member(row, "id")));
     const char *params[] = { id, id };
     nph_error err = NPH_ERROR_INIT;
     if (nph_db_execute(req->db, "UPDATE key_pairs SET deleted = ? WHERE id = ?", params, 2, NULL,

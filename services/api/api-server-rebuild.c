@@ -9,7 +9,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "api-servers.h"
 #include "bus.h"
@@ -80,17 +79,6 @@ static bool rebuild_members_ok(struct api_request *req, struct api_response *res
             allowed[n++] = names[i];
     allowed[n] = NULL;
     return api_no_extra_members(resp, arg, allowed);
-}
-
-static void random_password(char out[13])
-{
-    static const char alphabet[] = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    unsigned char bytes[12] = { 0 };
-    if (getrandom(bytes, sizeof(bytes), 0) != (ssize_t)sizeof(bytes))
-        memset(bytes, 7, sizeof(bytes));
-    for (int i = 0; i < 12; i++)
-        out[i] = alphabet[bytes[i] % (sizeof(alphabet) - 1)];
-    out[12] = '\0';
 }
 
 /* The image the body names, active and visible to the caller; NULL with a 400. */
@@ -164,7 +152,7 @@ void api_server_rebuild(struct api_request *req, struct api_response *resp, json
     if (!cast_to_host(req, resp, inst, "rebuild_instance", args))
         return;
     char generated[13];
-    random_password(generated);
+    api_random_password(generated);
     api_server_reply(req, resp, record, API_VIEW_REBUILD, 202, pass ? json_object_get_string(pass) : generated);
 }
 

@@ -541,8 +541,7 @@ static bool record_all(struct api_request *req, struct api_response *resp,
     return true;
 }
 
-/* A random admin password, as Nova makes one (no look-alike characters). */
-static void make_password(char out[13])
+void api_random_password(char out[13])
 {
     static const char alphabet[] = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     unsigned char bytes[12] = { 0 };
@@ -596,7 +595,7 @@ void api_servers_create(struct api_request *req, struct api_response *resp)
         return;
     }
     char password[13];
-    make_password(password);
+    api_random_password(password);
     json_object *view = json_object_new_object();
     nph_json_add_string(view, "id", first_uuid);
     json_object_object_add(view, "links", api_links(req, "servers", first_uuid));

@@ -54,6 +54,8 @@ json_object *api_server_fault(struct api_request *req, const char *uuid);
 /* Locked servers refuse all but admins: false with a 409 in resp. */
 bool api_server_check_unlocked(struct api_request *req, struct api_response *resp,
                                json_object *inst);
+/* A random admin password, as Nova makes one (no look-alike characters). */
+void api_random_password(char out[13]);
 /* {"server": full view}, with adminPass when given (rebuild). */
 void api_server_reply(struct api_request *req, struct api_response *resp, json_object *inst,
                       enum api_server_view_kind kind, unsigned status, const char *admin_pass);

@@ -11,7 +11,6 @@ struct nph_conductor {
     nph_bus *bus;
     char *db_url;
     pthread_key_t db_key;    /* one database connection per worker thread */
-    int64_t service_down_time_s;
     nph_scheduler *scheduler; /* where instances go */
     double cpu_ratio, ram_ratio, disk_ratio; /* the inventories' allocation ratios */
     bool resize_same_host;   /* [DEFAULT] allow_resize_to_same_host */

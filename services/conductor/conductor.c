@@ -82,9 +82,6 @@ static nph_status read_config(nph_conductor *c, const nph_config *cfg, int64_t *
 {
     nph_status st = nph_config_get_int(cfg, "conductor", "workers", 4, workers, err);
     if (st == NPH_OK)
-        st = nph_config_get_int(cfg, "DEFAULT", "service_down_time", 60, &c->service_down_time_s,
-                                err);
-    if (st == NPH_OK)
         st = nph_config_get_double(cfg, "DEFAULT", "cpu_allocation_ratio", 4.0, &c->cpu_ratio, err);
     if (st == NPH_OK)
         st = nph_config_get_double(cfg, "DEFAULT", "ram_allocation_ratio", 1.0, &c->ram_ratio, err);

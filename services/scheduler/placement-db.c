@@ -37,30 +37,36 @@ static void bind_args(nph_db_stmt *stmt, const char *types, va_list ap)
     }
 }
 
+/* Prepare `sql` and bind one argument per letter of `types`. */
+static nph_status prepare_bound(nph_db *db, const char *sql, const char *types, va_list ap,
+                                nph_db_stmt **out, placement_error *err)
+{
+    nph_status st = nph_db_prepare(db, sql, out, &err->e);
+    if (st == NPH_OK)
+        bind_args(*out, types, ap);
+    return st;
+}
+
 nph_status pl_query(nph_db *db, nph_db_stmt **out, placement_error *err, const char *sql,
                     const char *types, ...)
 {
-    nph_status st = nph_db_prepare(db, sql, out, &err->e);
-    if (st != NPH_OK)
-        return st;
     va_list ap;
     va_start(ap, types);
-    bind_args(*out, types, ap);
+    nph_status st = prepare_bound(db, sql, types, ap, out, err);
     va_end(ap);
-    return NPH_OK;
+    return st;
 }
 
 nph_status pl_exec(nph_db *db, int64_t *changes, placement_error *err, const char *sql,
                    const char *types, ...)
 {
     nph_db_stmt *stmt;
-    nph_status st = nph_db_prepare(db, sql, &stmt, &err->e);
-    if (st != NPH_OK)
-        return st;
     va_list ap;
     va_start(ap, types);
-    bind_args(stmt, types, ap);
+    nph_status st = prepare_bound(db, sql, types, ap, &stmt, err);
     va_end(ap);
+    if (st != NPH_OK)
+        return st;
     bool row;
     st = nph_db_step(stmt, &row, &err->e);
     if (changes)
@@ -73,13 +79,12 @@ nph_status pl_exists(nph_db *db, bool *found, placement_error *err, const char *
                      const char *types, ...)
 {
     nph_db_stmt *stmt;
-    nph_status st = nph_db_prepare(db, sql, &stmt, &err->e);
-    if (st != NPH_OK)
-        return st;
     va_list ap;
     va_start(ap, types);
-    bind_args(stmt, types, ap);
+    nph_status st = prepare_bound(db, sql, types, ap, &stmt, err);
     va_end(ap);
+    if (st != NPH_OK)
+        return st;
     *found = false;
     st = nph_db_step(stmt, found, &err->e);
     nph_db_reset(stmt);
@@ -90,13 +95,12 @@ nph_status pl_rows(nph_db *db, json_object **out, placement_error *err, const ch
                    const char *types, ...)
 {
     nph_db_stmt *stmt;
-    nph_status st = nph_db_prepare(db, sql, &stmt, &err->e);
-    if (st != NPH_OK)
-        return st;
     va_list ap;
     va_start(ap, types);
-    bind_args(stmt, types, ap);
+    nph_status st = prepare_bound(db, sql, types, ap, &stmt, err);
     va_end(ap);
+    if (st != NPH_OK)
+        return st;
     json_object *list = json_object_new_array();
     bool row = false;
     while ((st = nph_db_step(stmt, &row, &err->e)) == NPH_OK && row)

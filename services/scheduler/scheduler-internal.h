@@ -98,8 +98,6 @@ const struct host_filter *scheduler_filter_find(const char *name);
 extern const char *const scheduler_default_filters;
 /* scheduler-weighers.c */
 const struct host_weigher *scheduler_weigher_find(const char *name);
-extern const struct host_weigher scheduler_weighers[];
-extern const size_t scheduler_n_weighers;
 
 /* scheduler-hosts.c: every node with its usage, zone and aggregates.
  * *hosts is calloc'ed; `*rows` keeps what they point into. */

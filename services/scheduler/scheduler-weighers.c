@@ -71,7 +71,7 @@ static double build_failure(const nph_scheduler *s, const struct host_state *h,
     return -(double)h->build_failures;
 }
 
-const struct host_weigher scheduler_weighers[] = {
+static const struct host_weigher scheduler_weighers[] = {
     { "RAMWeigher", "ram_weight_multiplier", ram },
     { "CPUWeigher", "cpu_weight_multiplier", cpu },
     { "DiskWeigher", "disk_weight_multiplier", disk },
@@ -80,7 +80,7 @@ const struct host_weigher scheduler_weighers[] = {
     { "ServerGroupSoftAntiAffinityWeigher", "soft_anti_affinity_weight_multiplier", soft_anti_affinity },
     { "BuildFailureWeigher", "build_failure_weight_multiplier", build_failure },
 };
-const size_t scheduler_n_weighers = sizeof(scheduler_weighers) / sizeof(scheduler_weighers[0]);
+static const size_t scheduler_n_weighers = sizeof(scheduler_weighers) / sizeof(scheduler_weighers[0]);
 
 const struct host_weigher *scheduler_weigher_find(const char *name)
 {
