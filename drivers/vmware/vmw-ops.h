@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Guest operations of the vmware driver (the vtable's instance slots). */
+#ifndef VMW_OPS_H
+#define VMW_OPS_H
+
+#include "vmw-driver.h"
+
+/* The VM of instance `uuid` (SearchIndex.FindByUuid on the instance UUID);
+ * NPH_ERR_NOT_FOUND when there is none.  Lock held. */
+nph_status vmw_find_vm(struct vmw_driver *d, const char *uuid, struct vmw_ref *vm,
+                       nph_error *err);
+/* Its power state: poweredOn, poweredOff or suspended.  Lock held. */
+nph_status vmw_power_state(struct vmw_driver *d, const struct vmw_ref *vm, char *out, size_t len,
+                           nph_error *err);
+
+/* vmw-spawn.c */
+nph_status vmw_spawn(void *drv, const struct nph_instance *inst,
+                     const struct nph_spawn_args *args, nph_error *err);
+nph_status vmw_snapshot(void *drv, const struct nph_instance *inst, const char *dest_path,
+                        struct nph_snapshot_result *out, nph_error *err);
+
+/* vmw-ops.c */
+nph_status vmw_destroy(void *drv, const struct nph_instance *inst, bool destroy_disks,
+                       nph_error *err);
+nph_status vmw_reboot(void *drv, const struct nph_instance *inst, nph_reboot_type type,
+                      nph_error *err);
+nph_status vmw_power_off(void *drv, const struct nph_instance *inst, int timeout_s,
+                         nph_error *err);
+nph_status vmw_power_on(void *drv, const struct nph_instance *inst, nph_error *err);
+nph_status vmw_suspend(void *drv, const struct nph_instance *inst, nph_error *err);
+nph_status vmw_resume(void *drv, const struct nph_instance *inst, nph_error *err);
+nph_status vmw_migrate_disk_and_power_off(void *drv, const struct nph_instance *inst,
+                                          const char *dest_host, const char *dest_node,
+                                          const struct nph_flavor *new_flavor, nph_error *err);
+nph_status vmw_finish_migration(void *drv, const struct nph_instance *inst,
+                                const struct nph_flavor *new_flavor, bool power_on,
+                                nph_error *err);
+nph_status vmw_confirm_migration(void *drv, const struct nph_instance *inst, nph_error *err);
+nph_status vmw_finish_revert_migration(void *drv, const struct nph_instance *inst, bool power_on,
+                                       nph_error *err);
+nph_status vmw_get_info(void *drv, const struct nph_instance *inst, struct nph_instance_info *out,
+                        nph_error *err);
+nph_status vmw_list_instances(void *drv, const char *node, nph_instance_cb cb, void *opaque,
+                              nph_error *err);
+nph_status vmw_get_console(void *drv, const struct nph_instance *inst, nph_console_type type,
+                           struct nph_console *out, nph_error *err);
+
+#endif

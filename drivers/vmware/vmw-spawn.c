@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Spawn and snapshot.  A vmdk image's bytes are the flat extent of a disk
+ * (Nova's default "preallocated" vmware_disktype): they go to the datastore
+ * once, as IMAGE_FOLDER/ID/ID-flat.vmdk with a descriptor ID.vmdk beside
+ * them, and every guest gets its own copy (CopyVirtualDisk_Task).  An ISO
+ * image goes to IMAGE_FOLDER/ID.iso and boots from a CD-ROM.  A snapshot
+ * reads the flat extent back while a vSphere snapshot holds it still. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "objects.h"
+#include "vmw-ops.h"
+
+#define TASK_TIMEOUT(d) ((d)->opt.task_timeout_s)
+
+/* ------------------------------------------------------------------------ */
+/* The image cache: per datastore, remembered here and checked with HEAD.   */
+
+static bool cache_has(struct vmw_driver *d, const char *key)
+{
+    for (size_t i = 0; i < d->n_images; i++)
+        if (!strcmp(d->images[i], key))
+            return true;
+    return false;
+}
+
+static void cache_add(struct vmw_driver *d, const char *key)
+{
+    char(*grown)[2 * VMW_NAME_MAX] = realloc(d->images, (d->n_images + 1) * sizeof(*grown));
+    if (!grown)
+        return; /* only a cache */
+    d->images = grown;
+    snprintf(d->images[d->n_images++], sizeof(*grown), "%s", key);
+}
+
+/* A descriptor for a flat extent of `size` bytes (whole sectors). */
+static nph_status write_descriptor(const char *path, const char *extent, uint64_t size,
+                                   nph_error *err)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return nph_error_set(err, NPH_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+    fprintf(f,
+            "# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\n"
+            "createType=\"vmfs\"\n\n# Extent description\nRW %llu VMFS \"%s\"\n\n"
+            "# The Disk Data Base\n#DDB\nddb.adapterType = \"lsilogic\"\n"
+            "ddb.virtualHWVersion = \"14\"\n",
+            (unsigned long long)((size + 511) / 512), extent);
+    if (fclose(f) != 0)
+        return nph_error_set(err, NPH_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+    return NPH_OK;
+}
+
+static nph_status upload_vmdk(struct vmw_driver *d, const struct vmw_node *n,
+                              const struct nph_image_meta *img, const char *dir, nph_error *err)
+{
+    char flat[VMW_NAME_MAX * 2], desc[VMW_NAME_MAX * 2], extent[VMW_NAME_MAX];
+    snprintf(extent, sizeof(extent), "%s-flat.vmdk", img->id);
+    snprintf(flat, sizeof(flat), "%s/%s", dir, extent);
+    snprintf(desc, sizeof(desc), "%s/%s.vmdk", dir, img->id);
+    char tmp[] = "/tmp/nph-vmdk-XXXXXX";
+    int fd = mkstemp(tmp);
+    if (fd < 0)
+        return nph_error_set(err, NPH_ERR_IO, "cannot make a temporary file: %s", strerror(errno));
+    close(fd);
+    nph_status st = vmw_ds_upload(d, n, flat, img->path, err);
+    if (st == NPH_OK)
+        st = write_descriptor(tmp, extent, img->size, err);
+    if (st == NPH_OK)
+        st = vmw_ds_upload(d, n, desc, tmp, err); /* last: its presence means complete */
+    unlink(tmp);
+    return st;
+}
+
+/* Make sure the image is on the node's datastore; `ds_path` receives its
+ * datastore path ("[ds] folder/ID/ID.vmdk" or "[ds] folder/ID.iso"). */
+static nph_status ensure_image(struct vmw_driver *d, const struct vmw_node *n,
+                               const struct nph_image_meta *img, char *ds_path, size_t len,
+                               nph_error *err)
+{
+    bool iso = img->disk_format == NPH_IMAGE_ISO;
+    char rel[VMW_NAME_MAX * 2], dir[VMW_NAME_MAX * 2], key[2 * VMW_NAME_MAX];
+    snprintf(dir, sizeof(dir), "%s/%s", d->opt.image_folder, img->id);
+    if (iso)
+        snprintf(rel, sizeof(rel), "%s/%s.iso", d->opt.image_folder, img->id);
+    else
+        snprintf(rel, sizeof(rel), "%s/%s.vmdk", dir, img->id);
+    snprintf(ds_path, len, "[%s] %s", n->datastore_name, rel);
+    snprintf(key, sizeof(key), "%s/%s", n->datastore.id, rel);
+    pthread_mutex_lock(&d->images_lock);
+    nph_status st = NPH_OK;
+    if (!cache_has(d, key)) {
+        st = vmw_ds_exists(d, n, rel, err);
+        if (st == NPH_ERR_NOT_FOUND) {
+            if (!img->path)
+                st = nph_error_set(err, NPH_ERR_INVALID, "image %s has no local file to upload",
+                                   img->id);
+            else if (iso)
+                st = vmw_ds_upload(d, n, rel, img->path, err);
+            else
+                st = upload_vmdk(d, n, img, dir, err);
+            if (st == NPH_OK)
+                d->svc->log(d->host, NPH_LOG_INFO, "image %s uploaded to %s", img->id, ds_path);
+        }
+        if (st == NPH_OK)
+            cache_add(d, key);
+    }
+    pthread_mutex_unlock(&d->images_lock);
+    return st;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Spawn.                                                                   */
+
+static nph_status make_directory(struct vmw_driver *d, const struct vmw_node *n, const char *path,
+                                 nph_error *err)
+{
+    struct vmw_conn *c = &d->conn;
+    struct vim25__MakeDirectoryRequest req = { vmw_mor(c, &c->file_manager), (char *)path,
+                                               vmw_mor(c, &n->datacenter), "true" };
+    struct vim25__EmptyResponse none;
+    nph_error why = NPH_ERROR_INIT;
+    nph_status st = VMW_CALL(c, &why, MakeDirectory, &req, &none);
+    if (st == NPH_ERR_CONFLICT) /* FileAlreadyExists */
+        return NPH_OK;
+    if (st != NPH_OK && err)
+        *err = why;
+    return st;
+}
+
+static void delete_file(struct vmw_driver *d, const struct vmw_node *n, const char *path)
+{
+    struct vmw_conn *c = &d->conn;
+    struct vim25__DatastoreFileRequest req = { vmw_mor(c, &c->file_manager), (char *)path,
+                                               vmw_mor(c, &n->datacenter) };
+    nph_error why = NPH_ERROR_INIT;
+    if (VMW_TASK(c, &why, DeleteDatastoreFile_USCORETask, &req, "delete datastore file",
+                 TASK_TIMEOUT(d), NULL) != NPH_OK)
+        d->svc->log(d->host, NPH_LOG_WARNING, "cleanup of %s: %s", path, why.message);
+}
+
+static nph_status copy_disk(struct vmw_driver *d, const struct vmw_node *n, const char *from,
+                            const char *to, nph_error *err)
+{
+    struct vmw_conn *c = &d->conn;
+    struct vim25__CopyVirtualDiskRequest req = { vmw_mor(c, &c->disk_manager), (char *)from,
+                                                 vmw_mor(c, &n->datacenter), (char *)to,
+                                                 vmw_mor(c, &n->datacenter), "false" };
+    return VMW_TASK(c, err, CopyVirtualDisk_USCORETask, &req, "copy the image disk",
+                    TASK_TIMEOUT(d), NULL);
+}
+
+static const char *image_property(const struct nph_image_meta *img, const char *key)
+{
+    for (size_t i = 0; img && i < img->n_properties; i++)
+        if (!strcmp(img->properties[i].key, key))
+            return img->properties[i].value;
+    return NULL;
+}
+
+/* With the lock held: folder, disk copy, CreateVM_Task, PowerOnVM_Task; on
+ * failure, whatever was made is removed again. */
+static nph_status create_vm(struct vmw_driver *d, const struct vmw_node *n,
+                            struct vmw_spawn_plan *plan, const char *image_disk, nph_error *err)
+{
+    struct vmw_conn *c = &d->conn;
+    char dir[VMW_NAME_MAX * 2], root[VMW_NAME_MAX * 2];
+    snprintf(dir, sizeof(dir), "[%s] %s", n->datastore_name, plan->uuid);
+    snprintf(root, sizeof(root), "[%s] %s/%s.vmdk", n->datastore_name, plan->uuid, plan->uuid);
+    nph_status st = make_directory(d, n, dir, err);
+    if (st != NPH_OK)
+        return st;
+    if (image_disk) {
+        st = copy_disk(d, n, image_disk, root, err);
+        plan->root_disk = root;
+    }
+    struct vim25__CreateVMRequest req = { vmw_mor(c, &n->vm_folder), vmw_spawn_spec(c->soap, plan),
+                                          vmw_mor(c, &n->pool), NULL };
+    if (st == NPH_OK && !req.config)
+        st = nph_error_set(err, NPH_ERR_NO_MEMORY, "out of memory for the ConfigSpec");
+    struct vmw_ref vm = { "", "" };
+    if (st == NPH_OK)
+        st = VMW_TASK(c, err, CreateVM_USCORETask, &req, "create VM", TASK_TIMEOUT(d), &vm);
+    if (st == NPH_OK && !vm.id[0])
+        st = nph_error_set(err, NPH_ERR_BACKEND, "CreateVM_Task returned no VM");
+    struct vim25__PowerOnVMRequest on = { vmw_mor(c, &vm), NULL };
+    if (st == NPH_OK)
+        st = VMW_TASK(c, err, PowerOnVM_USCORETask, &on, "power on the new VM", TASK_TIMEOUT(d),
+                      NULL);
+    if (st != NPH_OK && vm.id[0]) {
+        struct vim25__ThisRequest destroy = { vmw_mor(c, &vm) };
+        nph_error why = NPH_ERROR_INIT;
+        if (VMW_TASK(c, &why, Destroy_USCORETask, &destroy, "destroy the failed VM",
+                     TASK_TIMEOUT(d), NULL) != NPH_OK)
+            d->svc->log(d->host, NPH_LOG_WARNING, "cleanup of VM %s: %s", vm.id, why.message);
+    }
+    if (st != NPH_OK)
+        delete_file(d, n, dir);
+    return st;
+}
+
+nph_status vmw_spawn(void *drv, const struct nph_instance *inst,
+                     const struct nph_spawn_args *args, nph_error *err)
+{
+    struct vmw_driver *d = drv;
+    struct vmw_node n;
+    nph_status st = vmw_node_get(d, inst->node, &n, err);
+    if (st != NPH_OK)
+        return st;
+    const struct nph_image_meta *img = inst->image;
+    nph_image_format fmt = img ? img->disk_format : 0;
+    if (fmt && fmt != NPH_IMAGE_VMDK && fmt != NPH_IMAGE_ISO) {
+        const char *name = nph_image_format_name(fmt);
+        return nph_error_set(err, NPH_ERR_INVALID,
+                             "driver '%s' (VMware vSphere) boots vmdk and iso images, not %s",
+                             d->svc->instance_name(d->host), name ? name : "this format");
+    }
+    char image_path[VMW_NAME_MAX * 3] = "";
+    if (fmt && (st = ensure_image(d, &n, img, image_path, sizeof(image_path), err)) != NPH_OK)
+        return nph_error_prefix(err, "spawn of %s: ", inst->uuid);
+    {
+        /* Never touch the files of a guest that exists already. */
+        VMW_LOCKED(&d->conn);
+        struct vmw_ref vm;
+        nph_error why = NPH_ERROR_INIT;
+        st = vmw_find_vm(d, inst->uuid, &vm, &why);
+        if (st == NPH_OK)
+            return nph_error_set(err, NPH_ERR_CONFLICT, "instance %s already exists as VM %s",
+                                 inst->uuid, vm.id);
+        if (st != NPH_ERR_NOT_FOUND) {
+            if (err)
+                *err = why;
+            return st;
+        }
+    }
+    const struct nph_flavor *f = inst->flavor;
+    const char *guest = image_property(img, "vmware_ostype");
+    struct vmw_spawn_plan plan = {
+        .uuid = inst->uuid,
+        .name = inst->name,
+        .datastore_name = n.datastore_name,
+        .root_disk_kb = img ? (img->size + 1023) / 1024 : 0,
+        .iso = fmt == NPH_IMAGE_ISO ? image_path : NULL,
+        .port_group = n.network.id[0] ? d->opt.port_group : NULL,
+        .network = &n.network,
+        .guest_id = guest ? guest : d->opt.guest_id,
+        .vcpus = f && f->vcpus ? f->vcpus : 1,
+        .memory_mb = f && f->memory_mb ? f->memory_mb : 512,
+        .root_gb = f ? f->root_gb : 0,
+        .ephemeral_gb = f ? f->ephemeral_gb : 0,
+    };
+    {
+        VMW_LOCKED(&d->conn);
+        st = create_vm(d, &n, &plan, fmt == NPH_IMAGE_VMDK ? image_path : NULL, err);
+    }
+    if (st != NPH_OK)
+        return nph_error_prefix(err, "spawn of %s on %s: ", inst->uuid, n.name);
+    struct nph_driver_event e = { inst->uuid, inst->node, NPH_EVENT_STARTED, NPH_POWER_RUNNING };
+    d->svc->emit_event(d->host, &e);
+    return NPH_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Snapshot.                                                                */
+
+nph_status vmw_snapshot(void *drv, const struct nph_instance *inst, const char *dest_path,
+                        struct nph_snapshot_result *out, nph_error *err)
+{
+    struct vmw_driver *d = drv;
+    struct vmw_node n;
+    nph_status st = vmw_node_get(d, inst->node, &n, err);
+    if (st != NPH_OK)
+        return st;
+    struct vmw_ref vm, snap = { "", "" };
+    {
+        VMW_LOCKED(&d->conn);
+        struct vmw_conn *c = &d->conn;
+        st = vmw_find_vm(d, inst->uuid, &vm, err);
+        struct vim25__CreateSnapshotRequest req = { vmw_mor(c, &vm), "nephele-image",
+                                                    "held while Nephele copies the disk",
+                                                    "false", "false" };
+        if (st == NPH_OK)
+            st = VMW_TASK(c, err, CreateSnapshot_USCORETask, &req, "create snapshot",
+                          TASK_TIMEOUT(d), &snap);
+    }
+    if (st != NPH_OK)
+        return st;
+    char flat[VMW_NAME_MAX * 2];
+    snprintf(flat, sizeof(flat), "%s/%s-flat.vmdk", inst->uuid, inst->uuid);
+    uint64_t size = 0;
+    st = vmw_ds_download(d, &n, flat, dest_path, &size, err);
+    if (snap.id[0]) {
+        VMW_LOCKED(&d->conn);
+        struct vmw_conn *c = &d->conn;
+        struct vim25__RemoveSnapshotRequest rm = { vmw_mor(c, &snap), "false", "true" };
+        nph_error why = NPH_ERROR_INIT;
+        nph_status rs = VMW_TASK(c, &why, RemoveSnapshot_USCORETask, &rm, "remove snapshot",
+                                 TASK_TIMEOUT(d), NULL);
+        if (rs != NPH_OK && st == NPH_OK) {
+            st = rs;
+            if (err)
+                *err = why;
+        }
+    }
+    if (st == NPH_OK) {
+        out->disk_format = NPH_IMAGE_VMDK;
+        out->size = size;
+    }
+    return st;
+}
