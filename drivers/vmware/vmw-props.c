@@ -158,18 +158,23 @@ long long vmw_long(const struct soap_dom_element *v)
     return strtoll(vmw_text(v), NULL, 10);
 }
 
-static const char *attribute(const struct soap_dom_element *v, const char *name)
+static bool is_xsi(const struct soap_dom_attribute *a)
+{
+    return (a->nstr && strstr(a->nstr, "XMLSchema-instance")) || !strncmp(a->name, "xsi:", 4);
+}
+
+/* Attribute `name` (without a namespace), or the xsi:type when `xsi`. */
+static const char *attribute(const struct soap_dom_element *v, const char *name, bool xsi)
 {
     for (const struct soap_dom_attribute *a = v ? v->atts : NULL; a; a = a->next)
-        if (!strcmp(local_name(a->name), name) && (strcmp(name, "type") || !a->nstr ||
-                                                   !strstr(a->nstr, "XMLSchema-instance")))
+        if (a->name && !strcmp(local_name(a->name), name) && is_xsi(a) == xsi)
             return a->text;
     return NULL;
 }
 
 bool vmw_val_ref(const struct soap_dom_element *v, struct vmw_ref *out)
 {
-    const char *type = attribute(v, "type");
+    const char *type = attribute(v, "type", false);
     if (!type || !v->text)
         return false;
     snprintf(out->type, sizeof(out->type), "%s", type);
@@ -204,7 +209,7 @@ static nph_status read_task(void *opaque, const struct vim25__ObjectContent *oc,
     const struct soap_dom_element *e = vmw_prop(oc, "info.error");
     if (e) {
         const struct soap_dom_element *fault = vmw_child(e, "fault");
-        const char *type = attribute(fault, "type");
+        const char *type = attribute(fault, "type", true);
         snprintf(t->fault, sizeof(t->fault), "%s", local_name(type));
         snprintf(t->message, sizeof(t->message), "%s",
                  vmw_text(vmw_child(e, "localizedMessage")));

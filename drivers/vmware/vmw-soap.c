@@ -203,6 +203,11 @@ nph_status vmw_call_result(struct vmw_conn *c, int rc, const char *method, int a
         return nph_error_set(err, st, "vSphere %s failed: %s%s%s", name, fault[0] ? fault : "",
                              fault[0] ? ": " : "", text);
     }
+    /* gSOAP reports a 2xx reply it could not read as that status. */
+    if (rc >= 200 && rc < 300)
+        return nph_error_set(err, NPH_ERR_BACKEND,
+                             "vSphere %s at %s: malformed reply (HTTP %d, no %sResponse in it)",
+                             name, c->endpoint, rc, name);
     if (rc >= 100 && rc < 600)
         return nph_error_set(err, NPH_ERR_BACKEND, "vSphere %s: HTTP status %d from %s", name, rc,
                              c->endpoint);
