@@ -146,13 +146,17 @@ nph_status vmw_ds_download(struct vmw_driver *d, const struct vmw_node *n, const
     return st;
 }
 
-nph_status vmw_ds_exists(struct vmw_driver *d, const struct vmw_node *n, const char *ds_path,
-                         nph_error *err)
+nph_status vmw_ds_stat(struct vmw_driver *d, const struct vmw_node *n, const char *ds_path,
+                       uint64_t *size, nph_error *err)
 {
     char url[2048];
     CURL *curl = open_handle(d, n, ds_path, url, sizeof(url), err);
     if (!curl)
         return err ? err->code : NPH_ERR_IO;
     curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
-    return finish(curl, curl_easy_perform(curl), "looking for", url, err);
+    CURLcode rc = curl_easy_perform(curl);
+    curl_off_t length = 0;
+    curl_easy_getinfo(curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+    *size = length > 0 ? (uint64_t)length : 0;
+    return finish(curl, rc, "looking for", url, err);
 }

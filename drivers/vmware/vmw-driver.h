@@ -65,7 +65,10 @@ struct vmw_driver {
     uint64_t nodes_at_ns;       /* when the table was read */
 
     pthread_mutex_t images_lock; /* guards the uploaded-image cache */
-    char (*images)[2 * VMW_NAME_MAX]; /* "datastore/image-id" already uploaded */
+    struct vmw_cached_image {
+        char key[2 * VMW_NAME_MAX]; /* "datastore-id/path" already uploaded */
+        uint64_t size;              /* bytes of its disk */
+    } *images;
     size_t n_images;
 };
 
@@ -87,9 +90,10 @@ nph_status vmw_ds_upload(struct vmw_driver *d, const struct vmw_node *n, const c
                          const char *local_file, nph_error *err);
 nph_status vmw_ds_download(struct vmw_driver *d, const struct vmw_node *n, const char *ds_path,
                            const char *local_file, uint64_t *size, nph_error *err);
-/* Whether the file exists (HEAD); NPH_ERR_NOT_FOUND when it does not. */
-nph_status vmw_ds_exists(struct vmw_driver *d, const struct vmw_node *n, const char *ds_path,
-                         nph_error *err);
+/* Whether the file exists (HEAD), and its size; NPH_ERR_NOT_FOUND when it
+ * does not. */
+nph_status vmw_ds_stat(struct vmw_driver *d, const struct vmw_node *n, const char *ds_path,
+                       uint64_t *size, nph_error *err);
 
 /* vmw-spec.c: the ConfigSpec of a new guest (allocated in the gSOAP context). */
 struct vmw_spawn_plan {

@@ -1,41 +1,46 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Spawn and snapshot.  A vmdk image's bytes are the flat extent of a disk
- * (Nova's default "preallocated" vmware_disktype): they go to the datastore
- * once, as IMAGE_FOLDER/ID/ID-flat.vmdk with a descriptor ID.vmdk beside
- * them, and every guest gets its own copy (CopyVirtualDisk_Task).  An ISO
- * image goes to IMAGE_FOLDER/ID.iso and boots from a CD-ROM.  A snapshot
- * reads the flat extent back while a vSphere snapshot holds it still. */
+/* Spawn and snapshot.  A vmdk image (monolithicSparse) is expanded here and
+ * goes to the datastore once, as the flat extent IMAGE_FOLDER/ID/ID-flat.vmdk
+ * with a descriptor ID.vmdk beside it; every guest gets its own copy
+ * (CopyVirtualDisk_Task).  An ISO image goes to IMAGE_FOLDER/ID.iso and boots
+ * from a CD-ROM.  A snapshot reads the guest's flat extent back while a
+ * vSphere snapshot holds it still, and packs it as monolithicSparse again. */
 #include "config.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "objects.h"
 #include "vmw-ops.h"
+#include "vmw-vmdk.h"
 
 #define TASK_TIMEOUT(d) ((d)->opt.task_timeout_s)
 
 /* ------------------------------------------------------------------------ */
 /* The image cache: per datastore, remembered here and checked with HEAD.   */
 
-static bool cache_has(struct vmw_driver *d, const char *key)
+static bool cache_has(struct vmw_driver *d, const char *key, uint64_t *size)
 {
     for (size_t i = 0; i < d->n_images; i++)
-        if (!strcmp(d->images[i], key))
+        if (!strcmp(d->images[i].key, key)) {
+            *size = d->images[i].size;
             return true;
+        }
     return false;
 }
 
-static void cache_add(struct vmw_driver *d, const char *key)
+static void cache_add(struct vmw_driver *d, const char *key, uint64_t size)
 {
-    char(*grown)[2 * VMW_NAME_MAX] = realloc(d->images, (d->n_images + 1) * sizeof(*grown));
+    struct vmw_cached_image *grown = realloc(d->images, (d->n_images + 1) * sizeof(*grown));
     if (!grown)
         return; /* only a cache */
     d->images = grown;
-    snprintf(d->images[d->n_images++], sizeof(*grown), "%s", key);
+    snprintf(grown[d->n_images].key, sizeof(grown->key), "%s", key);
+    grown[d->n_images++].size = size;
 }
 
 /* A descriptor for a flat extent of `size` bytes (whole sectors). */
@@ -56,59 +61,109 @@ static nph_status write_descriptor(const char *path, const char *extent, uint64_
     return NPH_OK;
 }
 
-static nph_status upload_vmdk(struct vmw_driver *d, const struct vmw_node *n,
-                              const struct nph_image_meta *img, const char *dir, nph_error *err)
+/* A temporary file name under TMPDIR. */
+static nph_status temp_file(char *path, size_t len, nph_error *err)
 {
-    char flat[VMW_NAME_MAX * 2], desc[VMW_NAME_MAX * 2], extent[VMW_NAME_MAX];
-    snprintf(extent, sizeof(extent), "%s-flat.vmdk", img->id);
-    snprintf(flat, sizeof(flat), "%s/%s", dir, extent);
-    snprintf(desc, sizeof(desc), "%s/%s.vmdk", dir, img->id);
-    char tmp[] = "/tmp/nph-vmdk-XXXXXX";
-    int fd = mkstemp(tmp);
+    const char *base = getenv("TMPDIR");
+    snprintf(path, len, "%s/nph-vmdk-XXXXXX", base && *base ? base : "/tmp");
+    int fd = mkstemp(path);
     if (fd < 0)
         return nph_error_set(err, NPH_ERR_IO, "cannot make a temporary file: %s", strerror(errno));
     close(fd);
-    nph_status st = vmw_ds_upload(d, n, flat, img->path, err);
+    return NPH_OK;
+}
+
+/* The image as a flat extent: a sparse vmdk is expanded first, bytes
+ * without a vmdk header (our own snapshots' extents) go as they are. */
+static nph_status flat_image(const struct nph_image_meta *img, char *flat, size_t len,
+                             uint64_t *size, bool *temporary, nph_error *err)
+{
+    *temporary = false;
+    switch (vmw_vmdk_kind(img->path)) {
+    case VMW_VMDK_DESCRIPTOR:
+        return nph_error_set(err, NPH_ERR_INVALID,
+                             "image %s is a vmdk descriptor without its extent: upload a "
+                             "monolithicSparse vmdk", img->id);
+    case VMW_VMDK_SPARSE: {
+        nph_status st = temp_file(flat, len, err);
+        if (st == NPH_OK)
+            st = vmw_vmdk_to_flat(img->path, flat, size, err);
+        *temporary = true;
+        return st;
+    }
+    case VMW_VMDK_FLAT:
+    default: {
+        struct stat sb;
+        snprintf(flat, len, "%s", img->path);
+        *size = stat(img->path, &sb) == 0 ? (uint64_t)sb.st_size : img->size;
+        return NPH_OK;
+    }
+    }
+}
+
+static nph_status upload_vmdk(struct vmw_driver *d, const struct vmw_node *n,
+                              const struct nph_image_meta *img, const char *dir, uint64_t *size,
+                              nph_error *err)
+{
+    char flat[VMW_NAME_MAX * 2], desc[VMW_NAME_MAX * 2], extent[VMW_NAME_MAX];
+    char local_flat[512], local_desc[512];
+    bool temporary = false;
+    snprintf(extent, sizeof(extent), "%s-flat.vmdk", img->id);
+    snprintf(flat, sizeof(flat), "%s/%s", dir, extent);
+    snprintf(desc, sizeof(desc), "%s/%s.vmdk", dir, img->id);
+    nph_status st = flat_image(img, local_flat, sizeof(local_flat), size, &temporary, err);
     if (st == NPH_OK)
-        st = write_descriptor(tmp, extent, img->size, err);
+        st = vmw_ds_upload(d, n, flat, local_flat, err);
+    if (temporary)
+        unlink(local_flat);
+    if (st != NPH_OK || (st = temp_file(local_desc, sizeof(local_desc), err)) != NPH_OK)
+        return st;
+    st = write_descriptor(local_desc, extent, *size, err);
     if (st == NPH_OK)
-        st = vmw_ds_upload(d, n, desc, tmp, err); /* last: its presence means complete */
-    unlink(tmp);
+        st = vmw_ds_upload(d, n, desc, local_desc, err); /* last: its presence means complete */
+    unlink(local_desc);
     return st;
 }
 
 /* Make sure the image is on the node's datastore; `ds_path` receives its
- * datastore path ("[ds] folder/ID/ID.vmdk" or "[ds] folder/ID.iso"). */
+ * datastore path ("[ds] folder/ID/ID.vmdk" or "[ds] folder/ID.iso") and
+ * *size the bytes of its disk. */
 static nph_status ensure_image(struct vmw_driver *d, const struct vmw_node *n,
                                const struct nph_image_meta *img, char *ds_path, size_t len,
-                               nph_error *err)
+                               uint64_t *size, nph_error *err)
 {
     bool iso = img->disk_format == NPH_IMAGE_ISO;
-    char rel[VMW_NAME_MAX * 2], dir[VMW_NAME_MAX * 2], key[2 * VMW_NAME_MAX];
+    char rel[VMW_NAME_MAX * 2], dir[VMW_NAME_MAX * 2], key[2 * VMW_NAME_MAX], flat[3 * VMW_NAME_MAX];
     snprintf(dir, sizeof(dir), "%s/%s", d->opt.image_folder, img->id);
     if (iso)
         snprintf(rel, sizeof(rel), "%s/%s.iso", d->opt.image_folder, img->id);
     else
         snprintf(rel, sizeof(rel), "%s/%s.vmdk", dir, img->id);
+    snprintf(flat, sizeof(flat), "%s/%s-flat.vmdk", dir, img->id);
     snprintf(ds_path, len, "[%s] %s", n->datastore_name, rel);
     snprintf(key, sizeof(key), "%s/%s", n->datastore.id, rel);
     pthread_mutex_lock(&d->images_lock);
     nph_status st = NPH_OK;
-    if (!cache_has(d, key)) {
-        st = vmw_ds_exists(d, n, rel, err);
-        if (st == NPH_ERR_NOT_FOUND) {
+    if (!cache_has(d, key, size)) {
+        /* Uploaded before (by us or another compute host)?  The descriptor
+         * goes last, so its presence means the extent is whole. */
+        st = vmw_ds_stat(d, n, rel, size, err);
+        if (st == NPH_OK && !iso)
+            st = vmw_ds_stat(d, n, flat, size, err);
+        else if (st == NPH_ERR_NOT_FOUND) {
             if (!img->path)
                 st = nph_error_set(err, NPH_ERR_INVALID, "image %s has no local file to upload",
                                    img->id);
-            else if (iso)
+            else if (iso) {
                 st = vmw_ds_upload(d, n, rel, img->path, err);
-            else
-                st = upload_vmdk(d, n, img, dir, err);
+                *size = img->size;
+            } else
+                st = upload_vmdk(d, n, img, dir, size, err);
             if (st == NPH_OK)
                 d->svc->log(d->host, NPH_LOG_INFO, "image %s uploaded to %s", img->id, ds_path);
         }
         if (st == NPH_OK)
-            cache_add(d, key);
+            cache_add(d, key, *size);
     }
     pthread_mutex_unlock(&d->images_lock);
     return st;
@@ -221,7 +276,9 @@ nph_status vmw_spawn(void *drv, const struct nph_instance *inst,
                              d->svc->instance_name(d->host), name ? name : "this format");
     }
     char image_path[VMW_NAME_MAX * 3] = "";
-    if (fmt && (st = ensure_image(d, &n, img, image_path, sizeof(image_path), err)) != NPH_OK)
+    uint64_t image_size = 0;
+    if (fmt && (st = ensure_image(d, &n, img, image_path, sizeof(image_path), &image_size,
+                                  err)) != NPH_OK)
         return nph_error_prefix(err, "spawn of %s: ", inst->uuid);
     {
         /* Never touch the files of a guest that exists already. */
@@ -244,7 +301,7 @@ nph_status vmw_spawn(void *drv, const struct nph_instance *inst,
         .uuid = inst->uuid,
         .name = inst->name,
         .datastore_name = n.datastore_name,
-        .root_disk_kb = img ? (img->size + 1023) / 1024 : 0,
+        .root_disk_kb = (image_size + 1023) / 1024,
         .iso = fmt == NPH_IMAGE_ISO ? image_path : NULL,
         .port_group = n.network.id[0] ? d->opt.port_group : NULL,
         .network = &n.network,
@@ -292,8 +349,15 @@ nph_status vmw_snapshot(void *drv, const struct nph_instance *inst, const char *
         return st;
     char flat[VMW_NAME_MAX * 2];
     snprintf(flat, sizeof(flat), "%s/%s-flat.vmdk", inst->uuid, inst->uuid);
+    /* The flat extent comes over first, then is packed as monolithicSparse. */
+    char local[512];
     uint64_t size = 0;
-    st = vmw_ds_download(d, &n, flat, dest_path, &size, err);
+    st = temp_file(local, sizeof(local), err);
+    if (st == NPH_OK)
+        st = vmw_ds_download(d, &n, flat, local, &size, err);
+    if (st == NPH_OK)
+        st = vmw_vmdk_from_flat(local, dest_path, &size, err);
+    unlink(local);
     if (snap.id[0]) {
         VMW_LOCKED(&d->conn);
         struct vmw_conn *c = &d->conn;

@@ -98,7 +98,7 @@ static void test_lifecycle(const char *image_path)
 {
     nph_error err = NPH_ERROR_INIT;
     vmdk.path = image_path;
-    vmdk.size = 4096;
+    vmdk.size = 65536;
     struct nph_instance inst = { .uuid = UUID1, .name = "vm1", .node = "DC0_C0", .flavor = &small,
                                  .image = &vmdk };
     struct nph_spawn_args args = { 0 };
@@ -131,7 +131,11 @@ static void test_lifecycle(const char *image_path)
     if (!ok(vmw_snapshot(drv, &inst, snap, &res, &err) == NPH_OK, "snapshot"))
         printf("#   %s\n", err.message);
     is_int(res.disk_format, NPH_IMAGE_VMDK, "as vmdk");
-    is_int(res.size, 4096, "the image's bytes came back");
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd), "qemu-img convert -f vmdk -O raw '%s' '%s.raw' && cmp -s '%s.raw' '%s/image.raw'",
+             snap, snap, snap, test_tmpdir);
+    ok(system(cmd) == 0, "a sparse vmdk qemu-img reads, with the image's bytes (%llu bytes)",
+       (unsigned long long)res.size);
 
     is_int(vmw_migrate_disk_and_power_off(drv, &inst, "host-a", "DC0_C0", &large, &err), NPH_OK,
            "resize: power off");
@@ -175,13 +179,22 @@ int main(void)
     test_tmpdir_make();
     snprintf(dir, sizeof(dir), "%s/vcsim", test_tmpdir);
     vcsim_start(dir, "-username user -password pass", url, sizeof(url), ca, sizeof(ca));
-    char image[600];
+    /* A 1 MiB disk with data in its first and last grain, as a
+     * monolithicSparse vmdk made by qemu-img. */
+    char image[600], cmd[2048];
     snprintf(image, sizeof(image), "%s/image.vmdk", test_tmpdir);
-    FILE *f = fopen(image, "wb");
-    for (int i = 0; f && i < 4096; i++)
-        fputc(i & 0xff, f);
+    snprintf(cmd, sizeof(cmd), "%s/image.raw", test_tmpdir);
+    FILE *f = fopen(cmd, "wb");
+    for (int i = 0; f && i < 1 << 20; i++)
+        fputc(i < 4096 || i >= (1 << 20) - 512 ? (i * 7) & 0xff : 0, f);
     if (f)
         fclose(f);
+    snprintf(cmd, sizeof(cmd), "qemu-img convert -f raw -O vmdk '%s/image.raw' '%s'", test_tmpdir,
+             image);
+    if (system(cmd) != 0) {
+        printf("Bail out! qemu-img cannot make a vmdk (apt-get install qemu-utils)\n");
+        return 99;
+    }
 
     test_connect();
     test_nodes();
@@ -190,7 +203,6 @@ int main(void)
 
     nph_vmware_descriptor.ops->cleanup(drv);
     vcsim_stop(dir);
-    char cmd[400];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", test_tmpdir);
     if (system(cmd) != 0)
         printf("# cleanup of %s failed\n", test_tmpdir);
