@@ -78,7 +78,7 @@ static nph_status read_header(int fd, const char *path, struct header *h, nph_er
     h->gd_offset = le64(b + 56);
     h->compress = (uint16_t)(b[77] | b[78] << 8);
     if ((h->flags & (FLAG_COMPRESSED | FLAG_MARKERS)) || h->compress)
-        return nph_error_set(err, NPH_ERR_NOT_SUPPORTED,
+        return nph_error_set(err, NPH_ERR_INVALID, /* the image, not the node */
                              "'%s' is a streamOptimized vmdk (compressed grains): convert it to "
                              "a monolithicSparse one (qemu-img convert -O vmdk)", path);
     if (!h->grain || h->grain > 1 << 20 || !h->gtes || h->gtes > 1 << 16 ||
