@@ -156,3 +156,11 @@ higher "10,000 nodes: scheduling decisions per second" "$(value decisions_per_s 
 row "10,000 nodes: decision + claim p50" "$(value p50_ms "$tmp/sched-10k")" ms 2
 row "10,000 nodes: decision + claim p99" "$(value p99_ms "$tmp/sched-10k")" ms 2
 echo "(ratio: target / measured for times, measured / target for rates; above 1.0x beats the target)"
+
+# --- the vmware driver against vcsim, when it was built.
+if [ -f "$top_builddir/drivers/vmware/vmware.la" ]; then
+  bash "$top_srcdir/tests/bench/vmware.sh"
+else
+  echo
+  echo "vSphere benchmarks: not run (the vmware driver was not built)"
+fi
