@@ -2,10 +2,16 @@
 /* make bench: spawn and destroy of N VMs against vcsim, as bare SOAP round
  * trips (CreateVM_Task, PowerOnVM_Task, PowerOffVM_Task, Destroy_Task, each
  * followed to completion) and through the vmware driver's own spawn and
- * destroy.  Prints "bare_ms_per_vm X" and "driver_ms_per_vm Y".
- *   bench-vmware URL CA_FILE N */
+ * destroy; or, as a client of the compute API, N servers booted until ACTIVE
+ * and deleted until gone (one process, one keep-alive connection, so the
+ * client's own cost stays out of the figure).
+ *   bench-vmware URL CA_FILE N          prints bare_ms_per_vm, driver_ms_per_vm
+ *   bench-vmware --stack BASE IMAGE N   prints stack_ms_per_vm */
 #include "config.h"
 
+#include <curl/curl.h>
+
+#include "buffer.h"
 #include "clock.h"
 #include "vmw-ops.h"
 #include "../unit/vmw-test-host.h"
@@ -52,8 +58,102 @@ static nph_status driver_vm(void *drv, const char *node, int i, nph_error *err)
     return st;
 }
 
+/* ------------------------------------------------------------------------ */
+/* The whole stack, as an API client.                                       */
+
+static size_t collect(char *data, size_t size, size_t n, void *opaque)
+{
+    return nph_buffer_append(opaque, data, size * n) == NPH_OK ? size * n : 0;
+}
+
+/* One request; the body of the reply, NUL-terminated, in `out`. */
+static long request(CURL *curl, const char *method, const char *url, const char *body,
+                    nph_buffer *out)
+{
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    out->len = 0;
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(curl, CURLOPT_HTTPGET, body ? 0L : 1L);
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, out);
+    long code = 0;
+    if (curl_easy_perform(curl) == CURLE_OK)
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+    nph_buffer_append(out, "", 1);
+    curl_slist_free_all(h);
+    return code;
+}
+
+static int occurrences(const char *text, const char *what)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, what)); p += strlen(what))
+        n++;
+    return n;
+}
+
+/* Poll GET /servers/detail until `want` servers are `status` and none ERROR
+ * (want 0: until the list is empty). */
+static bool wait_for(CURL *curl, const char *base, const char *status, int want)
+{
+    char url[512], needle[64];
+    snprintf(url, sizeof(url), "%s/v2.1/servers/detail", base);
+    snprintf(needle, sizeof(needle), "\"status\":\"%s\"", status);
+    nph_buffer b = { 0 };
+    bool done = false;
+    for (int i = 0; i < 60000 && !done; i++) {
+        if (request(curl, "GET", url, NULL, &b) != 200 || strstr(b.data, "\"status\":\"ERROR\""))
+            break;
+        done = want ? occurrences(b.data, needle) == want : !strstr(b.data, "\"id\":");
+        if (!done)
+            nph_clock_sleep_ms(5);
+    }
+    nph_buffer_reset(&b);
+    return done;
+}
+
+static int stack(const char *base, const char *image, int count)
+{
+    CURL *curl = curl_easy_init();
+    char url[512], body[512], (*ids)[40] = calloc((size_t)count, sizeof(*ids));
+    nph_buffer b = { 0 };
+    bool ok = curl && ids;
+    double t0 = now_ms();
+    snprintf(url, sizeof(url), "%s/v2.1/servers", base);
+    for (int i = 0; ok && i < count; i++) {
+        snprintf(body, sizeof(body),
+                 "{\"server\": {\"name\": \"b%d\", \"flavorRef\": \"1\", \"imageRef\": \"%s\"}}",
+                 i, image);
+        const char *id = request(curl, "POST", url, body, &b) == 202 ? strstr(b.data, "\"id\":\"") : NULL;
+        ok = id && sscanf(id + 6, "%36[0-9a-f-]", ids[i]) == 1;
+    }
+    ok = ok && wait_for(curl, base, "ACTIVE", count);
+    for (int i = 0; ok && i < count; i++) {
+        snprintf(url, sizeof(url), "%s/v2.1/servers/%s", base, ids[i]);
+        ok = request(curl, "DELETE", url, NULL, &b) == 204;
+    }
+    ok = ok && wait_for(curl, base, "ACTIVE", 0);
+    double t1 = now_ms();
+    nph_buffer_reset(&b);
+    free(ids);
+    if (curl)
+        curl_easy_cleanup(curl);
+    if (!ok) {
+        fprintf(stderr, "bench-vmware: the servers did not all become ACTIVE and go away\n");
+        return 1;
+    }
+    printf("stack_ms_per_vm %.3f\n", (t1 - t0) / count);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 5 && !strcmp(argv[1], "--stack"))
+        return stack(argv[2], argv[3], atoi(argv[4]));
     if (argc != 4) {
         fprintf(stderr, "usage: bench-vmware URL CA_FILE N\n");
         return 2;
