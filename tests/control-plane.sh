@@ -67,6 +67,12 @@ runuser -u postgres -- "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 tap_of "placement on PostgreSQL" env NPH_TEST_DB_URL="${pg_url%/nephele}/placement" \
   "$top_builddir/tests/unit/test-placement"
 
+# Two schedulers racing for exactly the room of 500 boots, on PostgreSQL.
+runuser -u postgres -- "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/createdb" \
+  -h 127.0.0.1 -p "$(. "$tmp/postgresql/env"; echo "$PORT")" -U postgres race
+tap_of "two schedulers on PostgreSQL" env NPH_TEST_DB_URL="${pg_url%/nephele}/race" \
+  NPH_RACE_BOOTS=500 "$top_builddir/tests/unit/test-scheduler-race"
+
 manage="$top_builddir/services/manage/nephele-manage"
 conductor="$top_builddir/services/conductor/nephele-conductor"
 compute="$top_builddir/services/compute/nephele-compute"
