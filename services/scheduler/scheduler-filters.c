@@ -125,13 +125,9 @@ static bool image_properties_filter(const nph_scheduler *s, const struct host_st
                                     const struct request_spec *r)
 {
     (void)s;
-    const char *hv = sched_text(r->image_props, "hypervisor_type");
-    const char *arch = sched_text(r->image_props, "hw_architecture");
-    if (!arch)
-        arch = sched_text(r->image_props, "architecture");
-    if (hv && !same_hypervisor(hv, h->hypervisor_type))
+    if (r->image_hypervisor && !same_hypervisor(r->image_hypervisor, h->hypervisor_type))
         return false;
-    return !arch || (h->cpu_arch && strcasecmp(arch, h->cpu_arch) == 0);
+    return !r->image_arch || (h->cpu_arch && strcasecmp(r->image_arch, h->cpu_arch) == 0);
 }
 
 /* Does one of the host's aggregates have metadata `key` with `value`

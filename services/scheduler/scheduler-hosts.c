@@ -419,6 +419,10 @@ void scheduler_spec_placement(const nph_scheduler *s, struct request_spec *spec,
     spec->n_res = kept;
     traits_from(spec, spec->extra_specs, true);
     traits_from(spec, spec->image_props, false);
+    spec->image_hypervisor = sched_text(spec->image_props, "hypervisor_type");
+    spec->image_arch = sched_text(spec->image_props, "hw_architecture");
+    if (!spec->image_arch)
+        spec->image_arch = sched_text(spec->image_props, "architecture");
     nph_image_format format;
     if (s->image_metadata_prefilter && disk_format &&
         nph_image_format_parse(disk_format, &format, NULL) == NPH_OK)

@@ -71,6 +71,8 @@ struct request_spec {
     const char *resource_class;       /* resources:CUSTOM_X=1, or NULL */
     json_object *extra_specs;         /* flavor extra specs (borrowed) */
     json_object *image_props;         /* image properties (borrowed), may be NULL */
+    const char *image_hypervisor;     /* its hypervisor_type, or NULL */
+    const char *image_arch;           /* its hw_architecture (or architecture), or NULL */
     const char *image_id;
     const char *group_policy;         /* server group, or NULL */
     int64_t max_per_host;             /* anti-affinity's rule */
@@ -120,6 +122,10 @@ struct nph_scheduler {
     pthread_t refresher;
     pthread_cond_t refresher_wake;
     bool refresher_running, refresher_stop;
+    /* A decision's working room, kept for the next one. */
+    struct host_state **order;
+    double *raw;
+    size_t scratch_cap;
 };
 
 /* One load of every node: the states and what they point into. */
@@ -145,7 +151,8 @@ nph_status scheduler_hosts_load(nph_scheduler *s, nph_db *db, struct hosts_load 
                                 nph_error *err);
 void scheduler_hosts_free(struct hosts_load *load);
 /* Fill the spec's Placement part (res, required, forbidden, resource_class)
- * from its vcpus, memory_mb, disk_gb, extra_specs and image_props. */
+ * and image_hypervisor and image_arch from its vcpus, memory_mb, disk_gb,
+ * extra_specs and image_props. */
 void scheduler_spec_placement(const nph_scheduler *s, struct request_spec *spec,
                               const char *disk_format);
 /* The request's traits as bit numbers of `load`. */

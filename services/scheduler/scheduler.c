@@ -163,6 +163,8 @@ void nph_scheduler_free(nph_scheduler *s)
     pthread_cond_destroy(&s->refresher_wake);
     free(s->db_url);
     scheduler_hosts_free(s->cache);
+    free(s->order);
+    free(s->raw);
     json_object_put(s->isolated_images);
     json_object_put(s->isolated_hosts);
     json_object_put(s->build_failures);
@@ -205,13 +207,14 @@ static size_t run_filters(const nph_scheduler *s, struct host_state **hosts, siz
     return n;
 }
 
+/* Each weigher's raw values normalised to 0..1 over the hosts, times its
+ * multiplier, summed; `raw` has room for n values. */
 static void run_weighers(const nph_scheduler *s, struct host_state **hosts, size_t n,
-                         const struct request_spec *r)
+                         const struct request_spec *r, double *raw)
 {
-    double *raw = calloc(n ? n : 1, sizeof(*raw));
     for (size_t i = 0; i < n; i++)
         hosts[i]->weight = 0;
-    for (size_t w = 0; raw && w < s->n_weighers; w++) {
+    for (size_t w = 0; w < s->n_weighers; w++) {
         if (s->multipliers[w] == 0)
             continue;
         double lo = INFINITY, hi = -INFINITY;
@@ -220,16 +223,30 @@ static void run_weighers(const nph_scheduler *s, struct host_state **hosts, size
             lo = raw[i] < lo ? raw[i] : lo;
             hi = raw[i] > hi ? raw[i] : hi;
         }
-        for (size_t i = 0; i < n; i++)
-            hosts[i]->weight += s->multipliers[w] * (hi > lo ? (raw[i] - lo) / (hi - lo) : 0);
+        for (size_t i = 0; hi > lo && i < n; i++)
+            hosts[i]->weight += s->multipliers[w] * (raw[i] - lo) / (hi - lo);
     }
-    free(raw);
 }
 
 static int by_weight(const void *a, const void *b)
 {
     double wa = (*(struct host_state *const *)a)->weight, wb = (*(struct host_state *const *)b)->weight;
     return wa < wb ? 1 : wa > wb ? -1 : 0;
+}
+
+/* The best k hosts to the front, best first, in O(k n): a decision needs
+ * the best host_subset_size; the full order only when those fill up. */
+static void best_first(struct host_state **hosts, size_t n, size_t k)
+{
+    for (size_t i = 0; i < k && i < n; i++) {
+        size_t best = i;
+        for (size_t j = i + 1; j < n; j++)
+            if (hosts[j]->weight > hosts[best]->weight)
+                best = j;
+        struct host_state *t = hosts[i];
+        hosts[i] = hosts[best];
+        hosts[best] = t;
+    }
 }
 
 /* ---- claiming -------------------------------------------------------------- */
@@ -309,11 +326,13 @@ static unsigned random_below(unsigned n)
     return r % n;
 }
 
-/* Swap in a new load (s->lock held). */
-static void use_load(nph_scheduler *s, struct hosts_load *load)
+/* Swap in a new load (s->lock held); the old one is the caller's to free,
+ * after unlocking where it can (freeing 10,000 hosts takes milliseconds). */
+static struct hosts_load *use_load(nph_scheduler *s, struct hosts_load *load)
 {
-    scheduler_hosts_free(s->cache);
+    struct hosts_load *old = s->cache;
     s->cache = load;
+    return old;
 }
 
 /* The host states, loaded again when older than [scheduler]
@@ -331,7 +350,7 @@ static nph_status refresh_hosts(nph_scheduler *s, nph_db *db, bool force, nph_er
     if (st != NPH_OK)
         return st;
     load->loaded_ns = now;
-    use_load(s, load);
+    scheduler_hosts_free(use_load(s, load));
     return NPH_OK;
 }
 
@@ -369,10 +388,16 @@ static void *refresher(void *arg)
             nph_db_close(db); /* a lost connection: open a new one next time */
             db = NULL;
         }
-        pthread_mutex_lock(&s->lock);
-        if (load) {
+        struct hosts_load *old = NULL;
+        if (load)
             load->loaded_ns = started;
-            use_load(s, load);
+        pthread_mutex_lock(&s->lock);
+        if (load)
+            old = use_load(s, load);
+        if (old) {
+            pthread_mutex_unlock(&s->lock);
+            scheduler_hosts_free(old);
+            pthread_mutex_lock(&s->lock);
         }
     }
     pthread_mutex_unlock(&s->lock);
@@ -455,6 +480,24 @@ static nph_status claim_retrying(nph_db *db, const struct nph_schedule_request *
     return st;
 }
 
+/* Room for n host pointers and weights, kept between decisions (at
+ * 10,000 nodes a fresh 160 KB each time costs page faults).  s->lock held. */
+static nph_status scratch(nph_scheduler *s, size_t n, nph_error *err)
+{
+    if (n <= s->scratch_cap)
+        return NPH_OK;
+    struct host_state **order = realloc(s->order, n * sizeof(*order));
+    if (order)
+        s->order = order;
+    double *raw = order ? realloc(s->raw, n * sizeof(*raw)) : NULL;
+    if (raw)
+        s->raw = raw;
+    if (!order || !raw)
+        return nph_error_set(err, NPH_ERR_NO_MEMORY, "out of memory");
+    s->scratch_cap = n;
+    return NPH_OK;
+}
+
 /* Filter, weigh and claim over the cached hosts; NPH_ERR_NOT_FOUND when
  * none fits.  Called with s->lock held. */
 static nph_status choose_and_claim(nph_scheduler *s, nph_db *db, const struct nph_schedule_request *req,
@@ -462,27 +505,28 @@ static nph_status choose_and_claim(nph_scheduler *s, nph_db *db, const struct np
                                    nph_error *err)
 {
     size_t n = s->cache->n;
-    struct host_state **order = calloc(n ? n : 1, sizeof(*order));
-    if (!order)
-        return nph_error_set(err, NPH_ERR_NO_MEMORY, "out of memory");
+    nph_status st = scratch(s, n ? n : 1, err);
+    if (st != NPH_OK)
+        return st;
+    struct host_state **order = s->order;
     for (size_t i = 0; i < n; i++)
         order[i] = &s->cache->hosts[i];
     scheduler_spec_bind_traits(spec, s->cache);
     const char *refused = NULL;
     size_t passed = run_filters(s, order, n, spec, &refused);
-    nph_status st = NPH_OK;
-    if (passed == 0) {
-        free(order);
+    if (passed == 0)
         return no_valid_host(spec, refused, err);
-    }
-    run_weighers(s, order, passed, spec);
-    qsort(order, passed, sizeof(*order), by_weight);
-    /* One of the best host_subset_size, so schedulers running at once spread out. */
-    size_t first = random_below((unsigned)(passed < (size_t)s->host_subset_size
-                                               ? passed : (size_t)s->host_subset_size));
+    run_weighers(s, order, passed, spec, s->raw);
+    /* One of the best host_subset_size, so schedulers running at once
+     * spread out; when those fill up meanwhile, the rest best first. */
+    size_t subset = passed < (size_t)s->host_subset_size ? passed : (size_t)s->host_subset_size;
+    best_first(order, passed, subset);
+    size_t first = random_below((unsigned)subset);
     bool filled = true;
     for (size_t k = 0; k < passed && filled; k++) {
-        struct host_state *h = order[(first + k) % passed];
+        if (k == subset) /* rarely: every one of the best filled up */
+            qsort(order + subset, passed - subset, sizeof(*order), by_weight);
+        struct host_state *h = order[k < subset ? (first + k) % subset : k];
         st = claim_retrying(db, req, h, spec, &filled, err);
         if (st == NPH_OK && (!(*host = strdup(h->host)) || !(*node = strdup(h->node))))
             st = nph_error_set(err, NPH_ERR_NO_MEMORY, "out of memory");
@@ -491,7 +535,6 @@ static nph_status choose_and_claim(nph_scheduler *s, nph_db *db, const struct np
     }
     if (filled)
         st = no_valid_host(spec, "the claims (every fitting node filled up meanwhile)", err);
-    free(order);
     return st;
 }
 

@@ -157,11 +157,13 @@ static void capabilities_and_image(void)
     ok(!passes("ComputeCapabilitiesFilter", &h, &r), "another hypervisor type is refused");
     nph_auto_json *props = object("{\"hypervisor_type\": \"vmware\"}");
     r.image_props = props;
+    scheduler_spec_placement(sched, &r, NULL);
     ok(!passes("ImagePropertiesFilter", &(struct host_state){ .hypervisor_type = "QEMU" }, &r),
        "ImagePropertiesFilter: a vmware image is refused by a QEMU host");
     ok(passes("ImagePropertiesFilter", &h, &r), "and accepted by a VMware one (case-blind)");
     nph_auto_json *arch = object("{\"hw_architecture\": \"aarch64\"}");
     r.image_props = arch;
+    scheduler_spec_placement(sched, &r, NULL);
     h = host("c1");
     ok(!passes("ImagePropertiesFilter", &h, &r), "an aarch64 image is refused by an x86_64 host");
 }
