@@ -424,7 +424,7 @@ void scheduler_spec_placement(const nph_scheduler *s, struct request_spec *spec,
     if (!spec->image_arch)
         spec->image_arch = sched_text(spec->image_props, "architecture");
     nph_image_format format;
-    if (s->image_metadata_prefilter && disk_format &&
+    if (s && s->image_metadata_prefilter && disk_format &&
         nph_image_format_parse(disk_format, &format, NULL) == NPH_OK)
         add_trait(spec->required, &spec->n_required, nph_image_format_trait(format));
 }

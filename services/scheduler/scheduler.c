@@ -259,15 +259,10 @@ static nph_status claim_allocations(nph_db *db, const struct nph_schedule_reques
                                     placement_error *perr)
 {
     struct placement_allocation mine[SCHED_MAX_RESOURCES];
-    for (size_t i = 0; i < r->n_res; i++) {
-        snprintf(mine[i].provider_uuid, sizeof(mine[i].provider_uuid), "%s", h->uuid);
-        snprintf(mine[i].resource_class, sizeof(mine[i].resource_class), "%s",
-                 r->res[i].resource_class);
-        mine[i].used = r->res[i].amount;
-    }
     struct placement_consumer c[2] = {
         { .project_id = r->project_id, .user_id = r->user_id,
-          .generation = PLACEMENT_GENERATION_ANY, .allocations = mine, .n_allocations = r->n_res },
+          .generation = PLACEMENT_GENERATION_ANY, .allocations = mine,
+          .n_allocations = scheduler_allocations_for(r, h->uuid, mine) },
     };
     snprintf(c[0].uuid, sizeof(c[0].uuid), "%s", req->uuid);
     size_t n = 1;

@@ -64,4 +64,11 @@ int64_t nph_scheduler_max_attempts(const nph_scheduler *s);
 /* A build failed on `host`: the BuildFailure weigher ranks it lower. */
 void nph_scheduler_build_failed(nph_scheduler *s, const char *host);
 
+/* Instances on a node without allocations in Placement (placed before the
+ * scheduler claimed there) get those of their flavor on the node's
+ * provider; *healed counts them (with dry_run: those that would be),
+ * *failed those that did not fit (logged).  Idempotent. */
+nph_status nph_scheduler_heal_allocations(nph_db *db, bool dry_run, size_t *healed,
+                                          size_t *failed, nph_error *err);
+
 #endif
