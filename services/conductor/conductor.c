@@ -21,6 +21,7 @@ static const struct {
     conductor_method fn;
 } methods[] = {
     { "build_instance", conductor_build_instance },
+    { "build_instances", conductor_build_instances },
     { "compute_node_update", conductor_compute_node_update },
     { "delete_instance", conductor_delete_instance },
     { "image_update", conductor_image_update },
@@ -106,17 +107,35 @@ static nph_status read_config(nph_conductor *c, const nph_config *cfg, int64_t *
     return st;
 }
 
-/* Write the service row now and every report_interval until stopped. */
+/* Instances from before the scheduler claimed in Placement get their
+ * allocations, so their nodes do not look empty. */
+static void heal_allocations(nph_db *db)
+{
+    size_t healed = 0, failed = 0;
+    nph_error err = NPH_ERROR_INIT;
+    if (nph_scheduler_heal_allocations(db, false, &healed, &failed, &err) != NPH_OK)
+        nph_warn("allocations not healed: %s", err.message);
+    else if (healed || failed)
+        nph_info("allocations healed for %zu instance(s), %zu left without", healed, failed);
+}
+
+/* Write the service row now and every report_interval until stopped; heal
+ * the allocations once, first. */
 static void *heartbeat_main(void *arg)
 {
     nph_conductor *c = arg;
     nph_db *db = NULL;
+    bool healed = false;
     pthread_mutex_lock(&c->lock);
     while (!c->stopping) {
         pthread_mutex_unlock(&c->lock);
         nph_error err = NPH_ERROR_INIT;
         if (!db && nph_db_open(c->db_url, &db, &err) != NPH_OK)
             db = NULL;
+        if (db && !healed) {
+            heal_allocations(db);
+            healed = true;
+        }
         if (db && nph_db_service_upsert(db, c->host, "nephele-conductor", "conductor", &err) != NPH_OK)
             nph_warn("conductor heartbeat: %s", err.message);
         struct timespec until = nph_clock_deadline((long)c->report_interval_s * 1000);
