@@ -256,7 +256,6 @@ static nph_status fill_hosts(nph_scheduler *s, nph_db *db, struct hosts_load *l,
         h->zone = s->default_az;
         h->aggregates = aggregates_of(aggregates, h->host, &h->zone);
         json_object_array_add(l->rows, h->aggregates);
-        h->build_failures = num(s->build_failures, h->host);
         if (h->uuid)
             json_object_object_add(by_uuid, h->uuid, json_object_new_int64((int64_t)i));
     }
