@@ -11,7 +11,8 @@ const struct nph_driver_option lv_options[] = {
     { "uri", NPH_OPT_STRING, "qemu:///system", 0, 0,
       "libvirt connection URI: qemu:///system, qemu:///embed?root=DIR, test:///default" },
     { "virt_type", NPH_OPT_STRING, "kvm", 0, 0,
-      "kvm (hardware acceleration) or qemu (TCG emulation)" },
+      "kvm (hardware acceleration), qemu (TCG emulation) or auto (boot a probe guest: KVM, "
+      "else TCG)" },
     { "cpu_mode", NPH_OPT_STRING, "", 0, 0,
       "guest CPU mode; empty picks host-passthrough for kvm and maximum for qemu; none omits it" },
     { "machine_type", NPH_OPT_STRING, "pc", 0, 0, "QEMU machine type (pc, q35)" },
@@ -69,9 +70,11 @@ nph_status lv_read_options(const struct nph_host_services *svc, nph_host *host,
     COPY(node_name, "node_name");
     COPY(graphics_listen, "graphics_listen");
     COPY(qemu_img, "qemu_img");
-    if (strcmp(cfg->virt_type, "kvm") != 0 && strcmp(cfg->virt_type, "qemu") != 0)
-        return svc->option_error(host, err, "virt_type", "'%s' is not kvm or qemu",
+    if (strcmp(cfg->virt_type, "kvm") != 0 && strcmp(cfg->virt_type, "qemu") != 0 &&
+        strcmp(cfg->virt_type, "auto") != 0)
+        return svc->option_error(host, err, "virt_type", "'%s' is not kvm, qemu or auto",
                                  svc->option_string(host, "virt_type"));
+    cfg->cpu_mode_auto = !cfg->cpu_mode[0];
     if (!cfg->cpu_mode[0])
         snprintf(cfg->cpu_mode, sizeof(cfg->cpu_mode), "%s",
                  strcmp(cfg->virt_type, "kvm") == 0 ? "host-passthrough" : "maximum");

@@ -131,23 +131,21 @@ static nph_status fetch_all(const struct lv_plan *p, nph_error *err)
     return st;
 }
 
-/* The root disk: an overlay on the base, a copy of it, or a blank one. */
+static uint64_t virtual_size(const char *path);
+
+/* The root disk: an overlay on the base (as big as the flavor says, at
+ * least the image), a copy of it, or a blank one under an ISO. */
 static nph_status make_root(struct lv_driver *d, const struct lv_plan *p, nph_error *err)
 {
-    char size[32];
-    snprintf(size, sizeof(size), "%llu", (unsigned long long)p->disk_bytes);
-    if (p->cdrom[0]) {
-        const char *argv[] = { d->cfg.qemu_img, "create", "-q", "-f", "qcow2", p->disk, size, NULL };
-        return lv_run(d, argv, err);
-    }
+    if (p->cdrom[0])
+        return lv_qcow2_create(p->disk, p->disk_bytes, NULL, NULL, err);
     if (!d->cfg.use_cow_images) {
         nph_status st = copy_file(p->base, p->disk, err);
         return st == NPH_OK ? lv_disk_resize(d, p->disk, p->disk_format, p->disk_bytes, err) : st;
     }
-    const char *argv[] = { d->cfg.qemu_img, "create", "-q", "-f", "qcow2", "-F", p->base_format,
-                           "-b", p->base, p->disk, NULL };
-    nph_status st = lv_run(d, argv, err);
-    return st == NPH_OK ? lv_disk_resize(d, p->disk, p->disk_format, p->disk_bytes, err) : st;
+    uint64_t size = virtual_size(p->base);
+    return lv_qcow2_create(p->disk, size > p->disk_bytes ? size : p->disk_bytes, p->base,
+                           p->base_format, err);
 }
 
 nph_status lv_disk_create(struct lv_driver *d, const struct lv_plan *p, nph_error *err)

@@ -46,6 +46,11 @@ static nph_status lv_init_host(const struct nph_host_services *svc, nph_host *ho
         st = make_dirs(d->cfg.instances_path, err);
     if (st == NPH_OK)
         st = lv_conn_start(d, err);
+    if (st == NPH_OK && strcmp(d->cfg.virt_type, "auto") == 0) {
+        st = lv_probe_virt_type(d, err);
+        if (st != NPH_OK)
+            lv_conn_stop(d);
+    }
     if (st != NPH_OK) {
         pthread_mutex_destroy(&d->lock);
         pthread_mutex_destroy(&d->cache_lock);

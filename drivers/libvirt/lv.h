@@ -26,8 +26,9 @@ enum lv_nic { LV_NIC_NONE, LV_NIC_USER, LV_NIC_BRIDGE };
 /* The options of one driver instance, fixed after init_host. */
 struct lv_config {
     char uri[512];
-    char virt_type[8];          /* kvm or qemu (TCG) */
-    char cpu_mode[32];          /* host-passthrough, maximum, host-model, "" for none */
+    char virt_type[8];          /* kvm or qemu (TCG); auto until probed */
+    char cpu_mode[32];          /* host-passthrough, maximum, host-model, none */
+    bool cpu_mode_auto;         /* cpu_mode follows virt_type */
     char machine[32];           /* pc, q35 */
     char instances_path[LV_PATH];
     char node_name[256];        /* "" means the hypervisor's host name */
@@ -107,6 +108,14 @@ void lv_remove_tree(const char *path);
  * how many went. */
 int lv_cache_prune(struct lv_driver *d, int max_age_s);
 nph_status lv_run(struct lv_driver *d, const char *const argv[], nph_error *err);
+
+/* lv-qcow2.c: an empty qcow2 image of `size` bytes, on `backing` (NULL for
+ * none) in `backing_format`; what qemu-img create makes, without a process. */
+nph_status lv_qcow2_create(const char *path, uint64_t size, const char *backing,
+                           const char *backing_format, nph_error *err);
+
+/* lv-probe.c: virt_type auto becomes kvm or qemu by booting a probe guest. */
+nph_status lv_probe_virt_type(struct lv_driver *d, nph_error *err);
 
 /* lv-conn.c: the connection, its reconnection and the event loop. */
 nph_status lv_conn_start(struct lv_driver *d, nph_error *err);

@@ -262,6 +262,10 @@ static void test_files(nph_driver *drv, struct nph_instance *vm, const char *dir
     char path[1024];
     snprintf(path, sizeof(path), "%s/instances/%s/disk", dir, UUID1);
     ok(file_starts(path, "QFI\xfb", 4), "root disk is a qcow2 overlay");
+    char cmd[1200];
+    snprintf(cmd, sizeof(cmd), "qemu-img check -q %s && qemu-img info %s | grep -q "
+             "'^backing file: .*/_base/img-1$'", path, path);
+    ok(system(cmd) == 0, "qemu-img check finds it sound, on the cached base");
     ok(file_exists(dir, "instances/_base/img-1"), "image cached as a base");
     snprintf(path, sizeof(path), "%s/instances/%s/console.log", dir, UUID1);
     FILE *f = fopen(path, "a");
