@@ -81,17 +81,6 @@ static void loop_release(void)
 /* ------------------------------------------------------------------------ */
 /* Lifecycle events.                                                        */
 
-bool lv_domain_is_ours(virDomainPtr dom)
-{
-    char *meta = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, LV_XMLNS, 0);
-    if (!meta) {
-        virResetLastError();
-        return false;
-    }
-    free(meta);
-    return true;
-}
-
 /* libvirt's event and detail as Nova's transition and power state; false
  * for the ones that say nothing new (a shutdown is followed by STOPPED). */
 static bool translate(int event, int detail, nph_lifecycle_event *ev, nph_power_state *ps)

@@ -57,8 +57,7 @@ nph_status lv_snapshot(void *drv, const struct nph_instance *inst, const char *d
         return d->svc->error(err, NPH_ERR_NOT_SUPPORTED, "instance %s has no root disk to snapshot",
                              inst->uuid);
     /* Pausing flushes QEMU's caches to the image: the copy is consistent. */
-    virDomainInfo info;
-    bool was_running = virDomainGetInfo(dom, &info) == 0 && info.state == VIR_DOMAIN_RUNNING;
+    bool was_running = lv_domain_running(dom);
     if (was_running && virDomainSuspend(dom) < 0)
         return lv_error(d, err, NPH_ERR_BACKEND, "cannot pause for the snapshot", inst->uuid);
     st = lv_disk_export(d, disk, dest_path, "qcow2", err);

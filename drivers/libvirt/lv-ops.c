@@ -154,8 +154,7 @@ nph_status lv_reboot(void *drv, const struct nph_instance *inst, nph_reboot_type
     nph_status st = lv_domain_get(d, inst->uuid, &dom, err);
     if (st != NPH_OK)
         return st;
-    virDomainInfo info;
-    bool running = virDomainGetInfo(dom, &info) == 0 && info.state == VIR_DOMAIN_RUNNING;
+    bool running = lv_domain_running(dom);
     /* Soft: the guest sees the ACPI power button and shuts down; it falls
      * back to a power cycle after soft_reboot_timeout_s.  A guest that is not
      * running has nobody to ask. */
@@ -171,8 +170,7 @@ nph_status lv_power_off(void *drv, const struct nph_instance *inst, int timeout_
     nph_status st = lv_domain_get(d, inst->uuid, &dom, err);
     if (st != NPH_OK)
         return st;
-    virDomainInfo info;
-    if (virDomainGetInfo(dom, &info) == 0 && info.state != VIR_DOMAIN_RUNNING)
+    if (!lv_domain_running(dom))
         timeout_s = 0; /* a paused guest cannot answer the power button */
     return lv_shutdown(d, dom, inst->uuid, timeout_s, err);
 }

@@ -21,7 +21,8 @@ void lv_xml_escape(nph_buffer *out, const char *text)
         case '>': nph_buffer_append(out, "&gt;", 4); break;
         case '\'': nph_buffer_append(out, "&apos;", 6); break;
         case '"': nph_buffer_append(out, "&quot;", 6); break;
-        default: nph_buffer_append(out, p, 1);
+        default: /* XML has no place for control characters (a newline in a title) */
+            nph_buffer_append(out, (unsigned char)*p < 0x20 ? " " : p, 1);
         }
     }
 }

@@ -127,7 +127,12 @@ nph_status lv_domain_get(struct lv_driver *d, const char *uuid, virDomainPtr *ou
 /* err from libvirt's last error, prefixed with what we were doing. */
 nph_status lv_error(struct lv_driver *d, nph_error *err, nph_status code, const char *what,
                     const char *uuid);
-bool lv_domain_is_ours(virDomainPtr dom);
+/* Is the guest running (not paused, not off)? */
+static inline bool lv_domain_running(virDomainPtr dom)
+{
+    virDomainInfo info;
+    return virDomainGetInfo(dom, &info) == 0 && info.state == VIR_DOMAIN_RUNNING;
+}
 
 static inline void lv_conn_put(virConnectPtr *c)
 {

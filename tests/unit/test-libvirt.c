@@ -363,6 +363,7 @@ static void test_lifecycle(const char *dir)
     test_power(drv, &vm);
     test_resize(drv, &vm);
 
+    err = (nph_error)NPH_ERROR_INIT;
     is_int(NPH_DRIVER_CALL(drv, destroy, &err, &vm, true), NPH_OK, "destroy");
     if (err.message[0])
         printf("# %s\n", err.message);
