@@ -12,6 +12,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/nph-bench-lv-XXXXXX")
 chmod 755 "$tmp"
 aio_pid=
 cleanup() {
+  set +e # every step, whatever failed before
   [ -n "$aio_pid" ] && { kill -9 "$aio_pid"; wait "$aio_pid"; } 2>/dev/null
   for d in $(virsh -q -c qemu:///system list --name 2>/dev/null | grep '^bench-'); do
     virsh -q -c qemu:///system destroy "$d" >/dev/null 2>&1

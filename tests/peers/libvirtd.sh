@@ -22,6 +22,7 @@ stop_pid() { # pidfile
   kill -TERM "$pid" 2>/dev/null || return 0
   for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
   kill -KILL "$pid" 2>/dev/null
+  return 0
 }
 
 case $cmd in
