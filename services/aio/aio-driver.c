@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "aio.h"
@@ -67,6 +68,17 @@ nph_status aio_choose_driver(const char *data_dir, const char *choice, nph_error
              "graphics_listen = 127.0.0.1\n",
              dir, dir);
     nph_status st = write_file(lv, text, err);
+    /* The embedded driver reads ROOT/etc/qemu.conf: QEMU's output goes to
+     * files, as there is no virtlogd to hand it to. */
+    char etc[PATH_MAX + 32], qemu_conf[PATH_MAX + 48];
+    snprintf(etc, sizeof(etc), "%s/libvirt", dir);
+    mkdir(etc, 0755);
+    snprintf(etc, sizeof(etc), "%s/libvirt/etc", dir);
+    mkdir(etc, 0755);
+    snprintf(qemu_conf, sizeof(qemu_conf), "%s/qemu.conf", etc);
+    if (st == NPH_OK && access(qemu_conf, F_OK) != 0)
+        st = write_file(qemu_conf, "# Written by nephele-aio: no virtlogd here.\nstdio_handler = \"file\"\n",
+                        err);
     nph_error why = NPH_ERROR_INIT;
     if (st == NPH_OK && try_driver(lv, &why) == NPH_OK) {
         nph_info("real guests: the libvirt driver (embedded QEMU) works here");
