@@ -30,8 +30,11 @@ static nph_status fail_build(nph_db *db, const char *uuid, int code, const char 
     if (st == NPH_OK)
         st = nph_db_instance_fault_create(db, uuid, code, message, NULL, NULL, err);
     if (st == NPH_OK)
-        return nph_db_commit(db, err);
-    nph_db_rollback(db);
+        st = nph_db_commit(db, err);
+    else
+        nph_db_rollback(db);
+    if (st == NPH_OK) /* a failed spawn's node gets its room back */
+        conductor_release_allocations(db, uuid, NULL);
     return st;
 }
 
@@ -40,24 +43,6 @@ static nph_status compute_topic(const char *host, char *topic, size_t len, nph_e
     if ((size_t)snprintf(topic, len, "compute.%s", host) >= len)
         return nph_error_set(err, NPH_ERR_INVALID, "host name '%s' is too long", host);
     return NPH_OK;
-}
-
-/* The scheduler's claim for a build: the instance takes the node, if it
- * is still waiting to be scheduled. */
-static nph_status claim_instance(nph_db *db, const char *host, const char *node, void *opaque,
-                                 nph_error *err)
-{
-    const char *uuid = opaque;
-    nph_auto_json *changes = json_object_new_object();
-    nph_json_add_string(changes, "host", host);
-    nph_json_add_string(changes, "node", node);
-    nph_status st = nph_db_instance_update(db, uuid, changes, "scheduling", NULL, err);
-    if (st == NPH_ERR_CONFLICT) /* deleted meanwhile: not a reason to try another node */
-        st = nph_error_set(err, NPH_ERR_INVALID, "instance %s is no longer waiting to be scheduled",
-                           uuid);
-    if (st == NPH_OK)
-        nph_info("instance %s claimed node %s on host %s", uuid, node, host);
-    return st;
 }
 
 /* A build that failed on max_attempts nodes ends: *why names each. */
@@ -85,56 +70,44 @@ static bool too_many_attempts(nph_conductor *c, json_object *attempts, nph_error
     return true;
 }
 
-nph_status conductor_build_instance(nph_conductor *c, nph_db *db, json_object *args,
-                                    json_object **result, nph_error *err)
+/* Choose and claim a node for one recorded build.  NPH_ERR_NOT_FOUND:
+ * nothing fits (*why says why); the instance is left as it was. */
+static nph_status schedule_one(nph_conductor *c, nph_db *db, const char *uuid, json_object *args,
+                               char **host, char **node, nph_error *why)
 {
-    const char *uuid, *vm_state = NULL, *task_state = NULL;
+    const char *vm_state = NULL, *task_state = NULL;
     json_object *image = NULL, *flavor = NULL;
-    nph_status st = nph_json_get_string(args, "uuid", true, &uuid, err);
-    if (st == NPH_OK)
-        st = nph_json_get_object(args, "image", false, &image, err);
     nph_auto_json *inst = NULL;
+    nph_status st = nph_json_get_object(args, "image", false, &image, why);
     if (st == NPH_OK)
-        st = nph_db_instance_get(db, uuid, &inst, err);
+        st = nph_db_instance_get(db, uuid, &inst, why);
     if (st != NPH_OK)
         return st;
     nph_json_get_string(inst, "vm_state", false, &vm_state, NULL);
     nph_json_get_string(inst, "task_state", false, &task_state, NULL);
     if (!vm_state || strcmp(vm_state, "building") != 0 || !task_state ||
         strcmp(task_state, "scheduling") != 0)
-        return nph_error_set(err, NPH_ERR_CONFLICT,
+        return nph_error_set(why, NPH_ERR_CONFLICT,
                              "instance %s is %s/%s, not building/scheduling", uuid,
                              vm_state ? vm_state : "-", task_state ? task_state : "-");
-    if (nph_json_get_object(inst, "flavor", true, &flavor, err) != NPH_OK)
-        return fail_build(db, uuid, 500, "the instance has no flavor", err);
-
-    char *host = NULL, *node = NULL;
-    nph_error why = NPH_ERROR_INIT;
+    if (nph_json_get_object(inst, "flavor", true, &flavor, NULL) != NPH_OK)
+        return nph_error_set(why, NPH_ERR_NOT_FOUND, "the instance has no flavor");
     json_object *hints = NULL, *attempts = NULL;
     json_object_object_get_ex(args, "scheduler_hints", &hints);
     json_object_object_get_ex(args, "attempts", &attempts);
-    size_t n_attempts = json_object_is_type(attempts, json_type_array)
-                            ? json_object_array_length(attempts) : 0;
-    if (n_attempts > 0) { /* a reschedule: the last host failed the build */
-        json_object *last_host = NULL;
-        json_object_object_get_ex(json_object_array_get_idx(attempts, n_attempts - 1), "host",
-                                  &last_host);
-        nph_scheduler_build_failed(c->scheduler, json_object_get_string(last_host));
-    }
-    if (too_many_attempts(c, attempts, &why))
-        return fail_build(db, uuid, 500, why.message, err);
+    if (too_many_attempts(c, attempts, why))
+        return NPH_ERR_NOT_FOUND;
     struct nph_schedule_request wanted = {
         .uuid = uuid, .flavor = flavor, .image = image, .hints = hints, .attempts = attempts,
-        .claim = claim_instance, .opaque = (void *)uuid,
+        .claim = nph_scheduler_claim_instance, .opaque = (void *)uuid,
     };
-    st = nph_scheduler_select(c->scheduler, db, &wanted, &host, &node, &why);
-    if (st == NPH_ERR_NOT_FOUND)
-        return fail_build(db, uuid, 500, why.message, err);
-    if (st != NPH_OK) {
-        if (err)
-            *err = why;
-        return st;
-    }
+    return conductor_select(c, db, &wanted, host, node, why);
+}
+
+/* Hand a claimed build to its compute host. */
+static nph_status send_build(nph_conductor *c, nph_db *db, const char *uuid, json_object *args,
+                             const char *host, const char *node, nph_error *err)
+{
     char topic[300];
     nph_auto_json *request = json_object_new_object();
     nph_json_add_string(request, "uuid", uuid);
@@ -146,20 +119,99 @@ nph_status conductor_build_instance(nph_conductor *c, nph_db *db, json_object *a
         if (json_object_object_get_ex(args, passed_on[i], &v) && v)
             json_object_object_add(request, passed_on[i], json_object_get(v));
     }
-    st = compute_topic(host, topic, sizeof(topic), err);
+    nph_status st = compute_topic(host, topic, sizeof(topic), err);
     if (st == NPH_OK)
         st = nph_bus_cast(c->bus, topic, "build_and_run_instance", request, err);
     if (st != NPH_OK) {
         char message[NPH_ERROR_MESSAGE_MAX + 64];
         snprintf(message, sizeof(message), "cannot reach compute host %s: %s", host,
                  err ? err->message : "");
-        st = fail_build(db, uuid, 500, message, err);
-    } else {
-        nph_info("instance %s sent to %s (node %s)", uuid, host, node);
+        return fail_build(db, uuid, 500, message, err);
     }
+    nph_info("instance %s sent to %s (node %s)", uuid, host, node);
+    return NPH_OK;
+}
+
+nph_status conductor_build_instance(nph_conductor *c, nph_db *db, json_object *args,
+                                    json_object **result, nph_error *err)
+{
+    (void)result;
+    const char *uuid;
+    nph_status st = nph_json_get_string(args, "uuid", true, &uuid, err);
+    if (st != NPH_OK)
+        return st;
+    char *host = NULL, *node = NULL;
+    nph_error why = NPH_ERROR_INIT;
+    st = schedule_one(c, db, uuid, args, &host, &node, &why);
+    if (st == NPH_ERR_NOT_FOUND)
+        return fail_build(db, uuid, 500, why.message, err);
+    if (st == NPH_OK)
+        st = send_build(c, db, uuid, args, host, node, err);
+    else if (err)
+        *err = why;
     free(host);
     free(node);
     return st;
+}
+
+/* A claimed member of a batch that cannot go on: no node, no allocations,
+ * still waiting to be scheduled (the batch's failure follows). */
+static void unclaim(nph_db *db, const char *uuid)
+{
+    nph_auto_json *changes = json_object_new_object();
+    json_object_object_add(changes, "host", NULL);
+    json_object_object_add(changes, "node", NULL);
+    nph_db_instance_update(db, uuid, changes, "scheduling", NULL, NULL);
+    conductor_release_allocations(db, uuid, NULL);
+}
+
+/* A multi-create: every instance of the request is placed, or none is
+ * (Nova's all-or-nothing: the API created as many as min_count..max_count
+ * allowed, and a request that cannot be placed whole fails whole). */
+nph_status conductor_build_instances(nph_conductor *c, nph_db *db, json_object *args,
+                                     json_object **result, nph_error *err)
+{
+    (void)result;
+    json_object *uuids = NULL;
+    if (!json_object_object_get_ex(args, "uuids", &uuids) ||
+        !json_object_is_type(uuids, json_type_array) || json_object_array_length(uuids) == 0)
+        return nph_error_set(err, NPH_ERR_INVALID, "build_instances needs a list of uuids");
+    size_t n = json_object_array_length(uuids), placed = 0;
+    char **hosts = calloc(n, sizeof(*hosts)), **nodes = calloc(n, sizeof(*nodes));
+    nph_error why = NPH_ERROR_INIT;
+    nph_status st = hosts && nodes ? NPH_OK : nph_error_set(&why, NPH_ERR_NO_MEMORY, "out of memory");
+    for (; st == NPH_OK && placed < n; placed++) {
+        const char *uuid = json_object_get_string(json_object_array_get_idx(uuids, placed));
+        st = uuid ? schedule_one(c, db, uuid, args, &hosts[placed], &nodes[placed], &why)
+                  : nph_error_set(&why, NPH_ERR_INVALID, "build_instances: uuid %zu is not a string",
+                                  placed);
+    }
+    if (st != NPH_OK) {
+        if (placed > 0)
+            placed--; /* the one that failed holds nothing */
+        for (size_t i = 0; i < placed; i++)
+            unclaim(db, json_object_get_string(json_object_array_get_idx(uuids, i)));
+        char message[NPH_ERROR_MESSAGE_MAX];
+        snprintf(message, sizeof(message), "%s (instance %zu of %zu in this request; none of them "
+                                           "was placed)",
+                 why.message, placed + 1, n);
+        for (size_t i = 0; i < n; i++)
+            fail_build(db, json_object_get_string(json_object_array_get_idx(uuids, i)), 500,
+                       message, NULL);
+    }
+    for (size_t i = 0; st == NPH_OK && i < n; i++) {
+        send_build(c, db, json_object_get_string(json_object_array_get_idx(uuids, i)), args,
+                   hosts[i], nodes[i], NULL);
+    }
+    for (size_t i = 0; hosts && nodes && i < n; i++) {
+        free(hosts[i]);
+        free(nodes[i]);
+    }
+    free(hosts);
+    free(nodes);
+    if (st != NPH_OK && st != NPH_ERR_NOT_FOUND && err)
+        *err = why;
+    return st == NPH_ERR_NOT_FOUND ? NPH_OK : st;
 }
 
 nph_status conductor_delete_instance(nph_conductor *c, nph_db *db, json_object *args,
@@ -179,7 +231,11 @@ nph_status conductor_delete_instance(nph_conductor *c, nph_db *db, json_object *
         nph_json_add_string(changes, "vm_state", "deleted");
         json_object_object_add(changes, "task_state", NULL);
         st = nph_db_instance_update(db, uuid, changes, NULL, NULL, err);
-        return st == NPH_OK ? nph_db_instance_soft_delete(db, uuid, err) : st;
+        if (st == NPH_OK)
+            st = nph_db_instance_soft_delete(db, uuid, err);
+        if (st == NPH_OK)
+            conductor_release_allocations(db, uuid, NULL);
+        return st;
     }
     char topic[300];
     nph_auto_json *request = json_object_new_object();
