@@ -137,9 +137,8 @@ static bool volume_path(const struct nph_volume *vol, char *out, size_t len)
 {
     json_object *ci = vol->connection_info ? json_tokener_parse(vol->connection_info) : NULL;
     json_object *data = NULL, *path = NULL;
-    if (ci && json_object_object_get_ex(ci, "data", &data) &&
-        json_object_object_get_ex(data, "device_path", &path)) {
-    } else if (ci)
+    if (ci && !(json_object_object_get_ex(ci, "data", &data) &&
+                json_object_object_get_ex(data, "device_path", &path)))
         json_object_object_get_ex(ci, "device_path", &path);
     bool ok = path && json_object_is_type(path, json_type_string) &&
               json_object_get_string(path)[0] == '/';
