@@ -45,7 +45,7 @@ node_name_prefix = kvm
 hypervisor_type = QEMU
 image_formats = qcow2,raw
 CONF
-NPH_AIO_PLUGIN_PATH="$top_builddir/drivers/vmware/.libs" start_aio "$tmp/aio"
+AIO_PLUGIN_PATH="$top_builddir/drivers/vmware/.libs:$top_builddir/drivers/fake/.libs" start_aio "$tmp/aio"
 . "$tmp/aio/openrc"
 
 # Every CLI call is bounded: a --wait on a server that never settles fails.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What a new all-in-one data directory starts with: a configuration file,
- * a plugins.d with the fake driver, the default flavors and a small image. */
+ * a plugins.d with a driver, the default flavors and a small image. */
 #include "config.h"
 
 #include <errno.h>
@@ -78,7 +78,8 @@ static nph_status write_identity(const char *dir, nph_error *err)
     return st;
 }
 
-nph_status aio_prepare_dir(const char *dir, const char *listen, nph_error *err)
+nph_status aio_prepare_dir(const char *dir, const char *listen, const char *driver,
+                           nph_error *err)
 {
     char path[4096], text[8192], token_key[33];
     random_secret(token_key, sizeof(token_key));
@@ -110,15 +111,8 @@ nph_status aio_prepare_dir(const char *dir, const char *listen, nph_error *err)
     }
     if (st == NPH_OK)
         st = write_identity(dir, err);
-    snprintf(path, sizeof(path), "%s/plugins.d/fake.conf", dir);
     if (st == NPH_OK)
-        st = write_once(path,
-                        "# The fake driver: in-memory guests on simulated nodes.\n"
-                        "[driver]\nmodule = fake\n\n"
-                        "[options]\nnode_count = 4\nvcpus = 32\nmemory_mb = 131072\n"
-                        "disk_gb = 2048\nhypervisor_type = QEMU\n"
-                        "image_formats = qcow2,raw,iso,aki,ami,ari,vmdk,vdi,vhd,vhdx\n",
-                        err);
+        st = aio_choose_driver(dir, driver, err);
     return st;
 }
 
@@ -153,8 +147,27 @@ static void hex(const uint8_t *bytes, size_t n, char *out)
         snprintf(out + 2 * i, 3, "%02x", bytes[i]);
 }
 
-/* A 1 MiB raw disk image: enough to boot on the fake driver and to show
- * in `openstack image list`. */
+/* A PC boot sector whose code prints a greeting on the first serial port
+ * and halts: on a real hypervisor `openstack console log show` shows it. */
+static void write_boot_sector(uint8_t *sector)
+{
+    static const uint8_t code[] = {
+        0x31, 0xc0, 0x8e, 0xd8,       /* xor ax, ax; mov ds, ax */
+        0xbe, 0x16, 0x7c,             /* mov si, 0x7c16 (the text below) */
+        0xba, 0xf8, 0x03,             /* mov dx, 0x3f8 (COM1) */
+        0xac, 0x84, 0xc0, 0x74, 0x03, /* next: lodsb; test al, al; jz done */
+        0xee, 0xeb, 0xf8,             /* out dx, al; jmp next */
+        0xfa, 0xf4, 0xeb, 0xfd,       /* done: cli; hlt; jmp hlt */
+    };
+    static const char text[] = "Hello from nephele-tiny, a real guest booted by Nephele\r\n";
+    memcpy(sector, code, sizeof(code));
+    memcpy(sector + sizeof(code), text, sizeof(text));
+    sector[510] = 0x55;
+    sector[511] = 0xaa;
+}
+
+/* A 1 MiB raw disk image that boots (see write_boot_sector) and shows in
+ * `openstack image list`. */
 static nph_status seed_image(nph_db *db, const char *image_dir, nph_error *err)
 {
     char uuid[NPH_UUID_STRLEN + 1], path[4096];
@@ -164,6 +177,7 @@ static nph_status seed_image(nph_db *db, const char *image_dir, nph_error *err)
     uint8_t *data = calloc(1, size);
     if (!data)
         return nph_error_set(err, NPH_ERR_NO_MEMORY, "out of memory");
+    write_boot_sector(data);
     memcpy(data + 512, "NEPHELE-TINY-IMAGE", 18);
     FILE *f = fopen(path, "wb");
     bool ok = f && fwrite(data, 1, size, f) == size;

@@ -24,7 +24,7 @@ static void usage(void)
 {
     printf("Usage: nephele-aio [OPTION]...\n"
            "Run the compute API, the conductor and a compute host in one process, on SQLite\n"
-           "and the in-process bus, with the fake driver: a whole cloud from one directory.\n"
+           "and the in-process bus: a whole cloud from one directory.\n"
            "\n"
            "Options:\n"
            "  --data-dir DIR      where everything lives (default ./nephele-data); created\n"
@@ -33,6 +33,9 @@ static void usage(void)
            "  --listen HOST:PORT  where the API listens (default: [api] listen of\n"
            "                      DIR/nephele.conf, first 127.0.0.1:8774)\n"
            "  --config-file FILE  read FILE after DIR/nephele.conf; repeatable\n"
+           "  --driver NAME       for a new DIR: auto (default: real guests with libvirt's\n"
+           "                      embedded QEMU when a probe guest boots, KVM else TCG;\n"
+           "                      otherwise the fake driver), libvirt or fake\n"
            "  --log-file FILE     append log lines to FILE instead of standard error\n"
            "  -d, --debug         log at debug level\n"
            "  -h, --help          show this help and exit\n"
@@ -46,7 +49,7 @@ static void usage(void)
 }
 
 struct options {
-    const char *dir, *listen, *log_file;
+    const char *dir, *listen, *log_file, *driver;
     const char *config_files[16];
     int n_config_files;
     bool debug;
@@ -59,6 +62,7 @@ static int parse(int argc, char **argv, struct options *o)
         { "data-dir", required_argument, NULL, 'D' }, { "listen", required_argument, NULL, 'L' },
         { "config-file", required_argument, NULL, 'c' }, { "log-file", required_argument, NULL, 'l' },
         { "debug", no_argument, NULL, 'd' },          { "help", no_argument, NULL, 'h' },
+        { "driver", required_argument, NULL, 'r' },
         { "version", no_argument, NULL, 'V' },        { NULL, 0, NULL, 0 },
     };
     int c;
@@ -67,6 +71,15 @@ static int parse(int argc, char **argv, struct options *o)
         case 'D': o->dir = optarg; break;
         case 'L': o->listen = optarg; break;
         case 'l': o->log_file = optarg; break;
+        case 'r':
+            if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "libvirt") != 0 &&
+                strcmp(optarg, "fake") != 0) {
+                fprintf(stderr, "nephele-aio: --driver is auto, libvirt or fake, not '%s'\n",
+                        optarg);
+                return 2;
+            }
+            o->driver = optarg;
+            break;
         case 'd': o->debug = true; break;
         case 'c':
             if (o->n_config_files == 16) {
@@ -135,7 +148,7 @@ static void stop(struct services *s)
 
 int main(int argc, char **argv)
 {
-    struct options o = { .dir = "nephele-data" };
+    struct options o = { .dir = "nephele-data", .driver = "auto" };
     int rc = parse(argc, argv, &o);
     if (rc >= 0)
         return rc;
@@ -147,7 +160,7 @@ int main(int argc, char **argv)
     }
     char dir[PATH_MAX];
     nph_auto_config *cfg = nph_config_new();
-    if (aio_prepare_dir(o.dir, o.listen ? o.listen : "127.0.0.1:8774", &err) != NPH_OK ||
+    if (aio_prepare_dir(o.dir, o.listen ? o.listen : "127.0.0.1:8774", o.driver, &err) != NPH_OK ||
         !realpath(o.dir, dir) || load_config(&o, dir, cfg, &err) != NPH_OK ||
         aio_seed(nph_config_get(cfg, "database", "connection", ""),
                  nph_config_get(cfg, "glance", "image_dir", dir), &err) != NPH_OK) {

@@ -157,6 +157,15 @@ row "10,000 nodes: decision + claim p50" "$(value p50_ms "$tmp/sched-10k")" ms 2
 row "10,000 nodes: decision + claim p99" "$(value p99_ms "$tmp/sched-10k")" ms 2
 echo "(ratio: target / measured for times, measured / target for rates; above 1.0x beats the target)"
 
+# --- the libvirt driver: real TCG boots through a libvirtd started for this run.
+if [ -e "$top_builddir/drivers/libvirt/.libs/libvirt.so" ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    bash "$top_srcdir/tests/bench/libvirt.sh"
+  else
+    echo; echo "libvirt driver benchmarks: not run (a system libvirtd needs root)"
+  fi
+fi
+
 # --- the vmware driver against vcsim, when it was built.
 if [ -f "$top_builddir/drivers/vmware/vmware.la" ]; then
   bash "$top_srcdir/tests/bench/vmware.sh"

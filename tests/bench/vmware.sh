@@ -30,7 +30,7 @@ printf '[driver]\nmodule = fake\n[options]\nimage_formats = qcow2\n' >"$tmp/aio/
 printf '[DEFAULT]\nram_allocation_ratio = 16\ncpu_allocation_ratio = 64\n[api]\nauth_strategy = noauth2\n[quota]\ninstances = -1\ncores = -1\nram = -1\n' >"$tmp/aio.conf"
 NEPHELE_PLUGIN_PATH="$top_builddir/drivers/vmware/.libs:$top_builddir/drivers/fake/.libs" \
   "$top_builddir/services/aio/nephele-aio" --data-dir "$tmp/aio" --listen 127.0.0.1:0 \
-  --config-file "$tmp/aio.conf" >"$tmp/aio.out" 2>>"$tmp/stderr" &
+  --driver fake --config-file "$tmp/aio.conf" >"$tmp/aio.out" 2>>"$tmp/stderr" &
 aio_pid=$!
 for _ in $(seq 1 200); do
   grep -q '^nephele-aio ready' "$tmp/aio.out" 2>/dev/null && break
