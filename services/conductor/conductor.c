@@ -22,6 +22,7 @@ static const struct {
 } methods[] = {
     { "build_instance", conductor_build_instance },
     { "compute_node_update", conductor_compute_node_update },
+    { "compute_nodes_prune", conductor_compute_nodes_prune },
     { "delete_instance", conductor_delete_instance },
     { "image_update", conductor_image_update },
     { "migration_get", conductor_migration_get },

@@ -4,7 +4,8 @@
  * allocation candidates decide in Nova) are the "ResourcesFilter", always
  * first: a VM flavor needs room in VCPU, MEMORY_MB and DISK_GB after the
  * allocation ratios; a baremetal flavor (resources:CUSTOM_X=1) takes a
- * whole unused node of that class and a VM flavor never lands there.
+ * whole unused node of that class that its driver does not report reserved
+ * (not ready, as Nova's ironic driver says) and a VM flavor never lands there.
  */
 #include "config.h"
 
@@ -22,7 +23,7 @@ static bool resources_filter(const nph_scheduler *s, const struct host_state *h,
     bool baremetal_node = h->resource_class && *h->resource_class;
     if (r->resource_class || baremetal_node)
         return r->resource_class && baremetal_node && strcmp(h->resource_class, r->resource_class) == 0 &&
-               h->instances == 0;
+               h->instances == 0 && !h->reserved;
     return r->vcpus <= (int64_t)((double)h->vcpus * s->cpu_ratio) - h->vcpus_used &&
            r->memory_mb <= (int64_t)((double)h->memory_mb * s->ram_ratio) - h->memory_mb_used &&
            r->disk_gb <= (int64_t)((double)h->disk_gb * s->disk_ratio) - h->disk_gb_used;

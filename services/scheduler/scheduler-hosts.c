@@ -86,7 +86,9 @@ nph_status scheduler_hosts_load(nph_scheduler *s, nph_db *db, struct host_state 
         db,
         "SELECT cn.host, cn.hypervisor_hostname, cn.hypervisor_type, cn.cpu_arch, "
         "cn.resource_class, cn.vcpus, cn.memory_mb, cn.local_gb, s.disabled, s.forced_down, "
-        "s.last_seen_up FROM compute_nodes cn JOIN services s ON s.host = cn.host AND "
+        "s.last_seen_up, COALESCE((SELECT MAX(i.reserved) FROM resource_providers rp JOIN "
+        "inventories i ON i.provider_id = rp.id WHERE rp.uuid = cn.uuid), 0) AS reserved "
+        "FROM compute_nodes cn JOIN services s ON s.host = cn.host AND "
         "s.\"binary\" = 'nephele-compute' AND s.deleted = 0 WHERE cn.deleted = 0 ORDER BY cn.id",
         NULL, 0, &nodes, err);
     if (st == NPH_OK)
@@ -127,6 +129,7 @@ nph_status scheduler_hosts_load(nph_scheduler *s, nph_db *db, struct host_state 
         h->vcpus = num(row, "vcpus");
         h->memory_mb = num(row, "memory_mb");
         h->disk_gb = num(row, "local_gb");
+        h->reserved = num(row, "reserved") > 0;
         h->up = service_up(s, row);
         h->enabled = !num(row, "disabled");
         char key[600];

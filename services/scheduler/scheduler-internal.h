@@ -30,6 +30,7 @@ struct host_state {
     int64_t vcpus, memory_mb, disk_gb;                /* totals */
     int64_t vcpus_used, memory_mb_used, disk_gb_used; /* by the instances on it */
     int64_t instances;
+    bool reserved;                    /* its placement inventory is reserved (baremetal) */
     bool up, enabled;
     json_object *row;                 /* the compute_nodes row (borrowed) */
     json_object *aggregates;          /* array of {"name", "metadata"} (borrowed) */
