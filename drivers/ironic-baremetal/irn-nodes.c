@@ -211,14 +211,15 @@ nph_status irn_node_resources(void *drv, const char *node, struct nph_node_resou
     out->vcpus = n->cpus;
     out->memory_mb = n->memory_mb;
     out->local_gb = n->local_gb;
-    /* A node with a server, or one not ready, is all used (the scheduler
-     * reads the class; os-hypervisors shows these). */
+    /* A node with a server, or one not ready, is all used (os-hypervisors
+     * shows these; the scheduler reads the class and the reservation). */
     if (irn_node_reserved(n)) {
         out->vcpus_used = n->cpus;
         out->memory_mb_used = n->memory_mb;
         out->local_gb_used = n->local_gb;
     }
     out->resource_class = n->resource_class;
+    out->reserved = irn_node_reserved(n);
     return NPH_OK;
 }
 

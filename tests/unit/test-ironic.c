@@ -344,6 +344,7 @@ static void test_driver(void)
     is_str(r.hypervisor_hostname, silver, "named by its UUID");
     is_int(r.vcpus, 8, "properties/cpus");
     is_int(r.vcpus_used, 0, "an available node is free");
+    ok(!r.reserved, "and not reserved");
 
     struct nph_instance inst = { .uuid = INST1, .name = "metal-1", .node = gold, .flavor = &metal,
                                  .image = &image, .project_id = "p" };
@@ -351,6 +352,7 @@ static void test_driver(void)
     is_int(power_of(drv, &inst), NPH_POWER_RUNNING, "deployed and powered on");
     is_int(NPH_DRIVER_CALL(drv, node_resources, &err, gold, &r), NPH_OK, "resources of the used node");
     is_int(r.vcpus_used, 8, "a node with an instance is all used");
+    ok(r.reserved, "and reserved, as Nova reports it");
     struct nph_instance other = inst;
     other.uuid = INST2;
     is_int(NPH_DRIVER_CALL(drv, spawn, &err, &other, NULL), NPH_ERR_CONFLICT,
