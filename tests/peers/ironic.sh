@@ -10,6 +10,9 @@
 #                         "available" with a known power state (a new fake
 #                         node's power state is null until a power action);
 #                         prints its UUID
+#   ironic.sh api DIR METHOD PATH [BODY]
+#                         one request at API 1.82; prints the body, fails on
+#                         an HTTP error
 # Environment:
 #   IRONIC_FAKE_DELAY   seconds every fake power/deploy/boot step sleeps ("0", "1,3")
 #   IRONIC_NOVA_URL     the compute API (http://127.0.0.1:P/v2.1): Ironic sends it
@@ -18,7 +21,7 @@
 #   NPH_PEERS_CACHE     a directory where the empty database is kept between
 #                       runs (creating the schema takes ~5 s of the ~10)
 set -eu
-cmd=${1:?start|stop|node}
+cmd=${1:?start|stop|node|api}
 dir=${2:?directory}
 PY=/usr/bin/python3
 
@@ -184,6 +187,9 @@ node)
   api PUT "/v1/nodes/$uuid/states/power" '{"target": "power off"}'
   wait_state "$uuid" power_state "power off"
   echo "$uuid"
+  ;;
+api)
+  api "$3" "$4" "${5:-}"
   ;;
 *)
   echo "ironic.sh: unknown command '$cmd'" >&2
