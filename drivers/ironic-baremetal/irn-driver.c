@@ -78,6 +78,18 @@ static nph_status connect_client(struct irn_driver *d, nph_error *err)
     return NPH_OK;
 }
 
+static void irn_cleanup(void *drv)
+{
+    struct irn_driver *d = drv;
+    irn_watch_stop(d);
+    irn_client_free(d->client);
+    pthread_mutex_destroy(&d->lock);
+    pthread_mutex_destroy(&d->refresh_lock);
+    pthread_cond_destroy(&d->wake);
+    free(d->nodes);
+    free(d);
+}
+
 static nph_status irn_init_host(const struct nph_host_services *svc, nph_host *host, void **drv,
                                 nph_error *err)
 {
@@ -106,30 +118,13 @@ static nph_status irn_init_host(const struct nph_host_services *svc, nph_host *h
     if (st == NPH_OK)
         st = irn_watch_start(d, err);
     if (st != NPH_OK) {
-        irn_client_free(d->client);
-        pthread_mutex_destroy(&d->lock);
-        pthread_mutex_destroy(&d->refresh_lock);
-        pthread_cond_destroy(&d->wake);
-        free(d->nodes);
-        free(d);
+        irn_cleanup(d);
         return st;
     }
     svc->log(host, NPH_LOG_INFO, "Ironic at %s, API 1.%d, %zu node(s) with a resource class",
              opt(d, "url"), irn_client_version(d->client), d->n_nodes);
     *drv = d;
     return NPH_OK;
-}
-
-static void irn_cleanup(void *drv)
-{
-    struct irn_driver *d = drv;
-    irn_watch_stop(d);
-    irn_client_free(d->client);
-    pthread_mutex_destroy(&d->lock);
-    pthread_mutex_destroy(&d->refresh_lock);
-    pthread_cond_destroy(&d->wake);
-    free(d->nodes);
-    free(d);
 }
 
 static void irn_capabilities(void *drv, struct nph_driver_capabilities *out)

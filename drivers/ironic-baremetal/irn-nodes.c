@@ -171,18 +171,25 @@ nph_status irn_node_get(struct irn_driver *d, const char *uuid, struct irn_node 
     return NPH_OK;
 }
 
-nph_status irn_list_nodes(void *drv, nph_node_cb cb, void *opaque, nph_error *err)
+/* After a fresh listing, call cb with `pick`'s UUID of every node it gives
+ * one for (NULL: skip).  The callback may call back into the driver, so it
+ * is handed copies, outside the lock. */
+typedef const char *(*pick_fn)(const struct irn_node *n, const char *node);
+
+static nph_status each_listed(struct irn_driver *d, pick_fn pick, const char *node,
+                              void (*cb)(void *, const char *), void *opaque, nph_error *err)
 {
-    struct irn_driver *d = drv;
     nph_status st = irn_nodes_refresh(d, true, err);
     if (st != NPH_OK)
         return st;
-    /* The callback may call back into the driver: hand it a copy. */
     pthread_mutex_lock(&d->lock);
-    size_t n = d->n_nodes;
-    char(*uuids)[IRN_UUID_LEN] = malloc((n ? n : 1) * sizeof(*uuids));
-    for (size_t i = 0; uuids && i < n; i++)
-        memcpy(uuids[i], d->nodes[i].uuid, IRN_UUID_LEN);
+    size_t n = 0;
+    char(*uuids)[IRN_UUID_LEN] = malloc((d->n_nodes ? d->n_nodes : 1) * sizeof(*uuids));
+    for (size_t i = 0; uuids && i < d->n_nodes; i++) {
+        const char *uuid = pick(&d->nodes[i], node);
+        if (uuid)
+            memcpy(uuids[n++], uuid, IRN_UUID_LEN);
+    }
     pthread_mutex_unlock(&d->lock);
     if (!uuids)
         return d->svc->error(err, NPH_ERR_NO_MEMORY, "out of memory");
@@ -190,6 +197,22 @@ nph_status irn_list_nodes(void *drv, nph_node_cb cb, void *opaque, nph_error *er
         cb(opaque, uuids[i]);
     free(uuids);
     return NPH_OK;
+}
+
+static const char *node_uuid(const struct irn_node *n, const char *node)
+{
+    return n->uuid;
+}
+
+/* The instance on the node (on `node` only, unless NULL). */
+static const char *instance_uuid(const struct irn_node *n, const char *node)
+{
+    return n->instance_uuid[0] && (!node || strcmp(node, n->uuid) == 0) ? n->instance_uuid : NULL;
+}
+
+nph_status irn_list_nodes(void *drv, nph_node_cb cb, void *opaque, nph_error *err)
+{
+    return each_listed(drv, node_uuid, NULL, cb, opaque, err);
 }
 
 /* Strings of the last node_resources() answer per thread: the contract lets
@@ -226,21 +249,5 @@ nph_status irn_node_resources(void *drv, const char *node, struct nph_node_resou
 nph_status irn_list_instances(void *drv, const char *node, nph_instance_cb cb, void *opaque,
                               nph_error *err)
 {
-    struct irn_driver *d = drv;
-    nph_status st = irn_nodes_refresh(d, true, err);
-    if (st != NPH_OK)
-        return st;
-    pthread_mutex_lock(&d->lock);
-    size_t n = 0;
-    char(*uuids)[IRN_UUID_LEN] = malloc((d->n_nodes ? d->n_nodes : 1) * sizeof(*uuids));
-    for (size_t i = 0; uuids && i < d->n_nodes; i++)
-        if (d->nodes[i].instance_uuid[0] && (!node || strcmp(node, d->nodes[i].uuid) == 0))
-            memcpy(uuids[n++], d->nodes[i].instance_uuid, IRN_UUID_LEN);
-    pthread_mutex_unlock(&d->lock);
-    if (!uuids)
-        return d->svc->error(err, NPH_ERR_NO_MEMORY, "out of memory");
-    for (size_t i = 0; i < n; i++)
-        cb(opaque, uuids[i]);
-    free(uuids);
-    return NPH_OK;
+    return each_listed(drv, instance_uuid, node, cb, opaque, err);
 }

@@ -227,6 +227,18 @@ static nph_status validate(struct irn_driver *d, const char *uuid, nph_error *er
     return st;
 }
 
+/* Watch the deploy (or rebuild) through to "active", powered on: a real
+ * deploy ends with the node on; the fake one leaves it as it was. */
+static nph_status wait_deployed(struct irn_driver *d, const struct nph_instance *inst,
+                                const char *what, nph_error *err)
+{
+    json_object *node = NULL;
+    nph_status st = irn_wait(d, inst->node, deployed, NULL, d->deploy_timeout_s, what, &node, err);
+    bool off = st == NPH_OK && !is(node, "power_state", "power on");
+    json_object_put(node);
+    return off ? irn_power_on(d, inst, err) : st;
+}
+
 /* Reserve the node for the instance and say what to deploy, in one PATCH. */
 static nph_status reserve(struct irn_driver *d, const struct nph_instance *inst, nph_error *err)
 {
@@ -254,16 +266,7 @@ static nph_status deploy(struct irn_driver *d, const struct nph_instance *inst, 
     if (st == NPH_OK)
         st = irn_set_state(d, inst->node, "provision", "active", extra, err);
     json_object_put(extra);
-    json_object *node = NULL;
-    if (st == NPH_OK)
-        st = irn_wait(d, inst->node, deployed, NULL, d->deploy_timeout_s, "deploy", &node, err);
-    /* A real deploy ends with the node powered on; the fake one leaves it
-     * as it was. */
-    bool off = st == NPH_OK && !is(node, "power_state", "power on");
-    json_object_put(node);
-    if (off)
-        st = irn_power_on(d, inst, err);
-    return st;
+    return st == NPH_OK ? wait_deployed(d, inst, "deploy", err) : st;
 }
 
 nph_status irn_spawn(void *drv, const struct nph_instance *inst, const struct nph_spawn_args *args,
@@ -307,12 +310,5 @@ nph_status irn_rebuild(void *drv, const struct nph_instance *inst,
     nph_status st = patch_node(d, inst->node, ops, err);
     if (st == NPH_OK)
         st = irn_set_state(d, inst->node, "provision", "rebuild", NULL, err);
-    json_object *node = NULL;
-    if (st == NPH_OK)
-        st = irn_wait(d, inst->node, deployed, NULL, d->deploy_timeout_s, "rebuild", &node, err);
-    bool off = st == NPH_OK && !is(node, "power_state", "power on");
-    json_object_put(node);
-    if (off)
-        st = irn_power_on(d, inst, err);
-    return st;
+    return st == NPH_OK ? wait_deployed(d, inst, "rebuild", err) : st;
 }
