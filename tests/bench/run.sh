@@ -156,3 +156,10 @@ higher "10,000 nodes: scheduling decisions per second" "$(value decisions_per_s 
 row "10,000 nodes: decision + claim p50" "$(value p50_ms "$tmp/sched-10k")" ms 2
 row "10,000 nodes: decision + claim p99" "$(value p99_ms "$tmp/sched-10k")" ms 2
 echo "(ratio: target / measured for times, measured / target for rates; above 1.0x beats the target)"
+
+# --- baremetal: the ironic driver against a real Ironic, when it was built.
+if [ -f "$top_builddir/drivers/ironic-baremetal/.libs/ironic.so" ]; then
+  bash "$top_srcdir/tests/bench/ironic.sh"
+else
+  echo; echo "Baremetal benchmarks: not run (the ironic driver was not built)"
+fi

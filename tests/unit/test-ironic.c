@@ -377,7 +377,9 @@ static void test_driver(void)
            NPH_ERR_NOT_SUPPORTED, "the fake console interface gives no serial console");
     like(err.message, "offers no serial console", "saying so");
 
-    /* A power change made in Ironic behind the driver's back is an event. */
+    /* A power change made in Ironic behind the driver's back is an event.
+     * (A listing first, so the watch has seen the node on.) */
+    NPH_DRIVER_CALL(drv, node_resources, &err, gold, &r);
     int before = __atomic_load_n(&n_events, __ATOMIC_SEQ_CST);
     char cmd[1024];
     snprintf(cmd, sizeof(cmd), "curl -sf -X PUT -H 'X-OpenStack-Ironic-API-Version: 1.82' "
