@@ -184,7 +184,11 @@ static const char migration_4[] =
     " UNIQUE (consumer_uuid, provider_id, resource_class));"
     "CREATE INDEX allocations_provider_idx ON allocations (provider_id, resource_class);";
 
-static const char *const migrations[] = { migration_1, migration_2, migration_3, migration_4 };
+/* 5: the reason a server was locked (microversion 2.73). */
+static const char migration_5[] = "ALTER TABLE instances ADD COLUMN locked_reason TEXT;";
+
+static const char *const migrations[] = { migration_1, migration_2, migration_3, migration_4,
+                                          migration_5 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 int nph_db_schema_latest(void)

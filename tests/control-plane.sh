@@ -67,6 +67,12 @@ runuser -u postgres -- "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 tap_of "placement on PostgreSQL" env NPH_TEST_DB_URL="${pg_url%/nephele}/placement" \
   "$top_builddir/tests/unit/test-placement"
 
+# Two schedulers racing for exactly the room of 500 boots, on PostgreSQL.
+runuser -u postgres -- "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/createdb" \
+  -h 127.0.0.1 -p "$(. "$tmp/postgresql/env"; echo "$PORT")" -U postgres race
+tap_of "two schedulers on PostgreSQL" env NPH_TEST_DB_URL="${pg_url%/nephele}/race" \
+  NPH_RACE_BOOTS=500 "$top_builddir/tests/unit/test-scheduler-race"
+
 manage="$top_builddir/services/manage/nephele-manage"
 conductor="$top_builddir/services/conductor/nephele-conductor"
 compute="$top_builddir/services/compute/nephele-compute"
@@ -116,7 +122,7 @@ plugin_dir = $top_builddir/drivers/fake/.libs
 sync_power_state_interval = 2
 EOT
   "$manage" --config-file "$dir/nephele.conf" db sync >"$dir/sync.out" 2>&1
-  check "$label: nephele-manage db sync" grep -q "version 4" "$dir/sync.out"
+  check "$label: nephele-manage db sync" grep -q "version 5" "$dir/sync.out"
   start_daemon "cond1_$label" "$conductor" "$dir/nephele.conf"
   start_daemon "cond2_$label" "$conductor" "$dir/nephele.conf"
   start_daemon "compute_$label" "$compute" "$dir/nephele.conf"

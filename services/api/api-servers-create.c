@@ -471,16 +471,25 @@ static bool parse_hints(struct api_request *req, struct api_response *resp, stru
     return true;
 }
 
-/* Hand one recorded build to the conductor. */
+/* Hand the recorded builds to the conductor: one, or a batch that is
+ * placed whole or not at all. */
 static nph_status cast_build(struct api_request *req, const struct create_request *cr,
-                             const char *uuid, nph_error *err)
+                             char (*uuids)[NPH_UUID_STRLEN + 1], int64_t count, nph_error *err)
 {
     nph_auto_json *args = json_object_new_object();
-    nph_json_add_string(args, "uuid", uuid);
+    if (count == 1) {
+        nph_json_add_string(args, "uuid", uuids[0]);
+    } else {
+        json_object *list = json_object_new_array();
+        for (int64_t i = 0; i < count; i++)
+            json_object_array_add(list, json_object_new_string(uuids[i]));
+        json_object_object_add(args, "uuids", list);
+    }
     json_object_object_add(args, "image", api_image_for_compute(req, cr->image));
     if (cr->hints)
         json_object_object_add(args, "scheduler_hints", json_object_get(cr->hints));
-    return nph_bus_cast(req->api->bus, "conductor", "build_instance", args, err);
+    return nph_bus_cast(req->api->bus, "conductor", count == 1 ? "build_instance" : "build_instances",
+                        args, err);
 }
 
 /* Check the quotas and write every record in one transaction, so that two
@@ -581,9 +590,9 @@ void api_servers_create(struct api_request *req, struct api_response *resp)
         return;
     }
     nph_error err = NPH_ERROR_INIT;
-    for (int64_t i = 0; i < count; i++)
-        if (cast_build(req, &cr, uuids[i], &err) != NPH_OK)
-            nph_err("the build of %s did not reach the conductor: %s", uuids[i], err.message);
+    if (cast_build(req, &cr, uuids, count, &err) != NPH_OK)
+        nph_err("the build of %s (%lld in all) did not reach the conductor: %s", uuids[0],
+                (long long)count, err.message);
     char first_uuid[NPH_UUID_STRLEN + 1];
     memcpy(first_uuid, uuids[0], sizeof(first_uuid));
     free(uuids);

@@ -30,8 +30,11 @@ static nph_status fail_build(nph_db *db, const char *uuid, int code, const char 
     if (st == NPH_OK)
         st = nph_db_instance_fault_create(db, uuid, code, message, NULL, NULL, err);
     if (st == NPH_OK)
-        return nph_db_commit(db, err);
-    nph_db_rollback(db);
+        st = nph_db_commit(db, err);
+    else
+        nph_db_rollback(db);
+    if (st == NPH_OK) /* a failed spawn's node gets its room back */
+        conductor_release_allocations(db, uuid, NULL);
     return st;
 }
 
@@ -92,31 +95,28 @@ static bool too_many_attempts(nph_conductor *c, json_object *attempts, nph_error
     return true;
 }
 
-nph_status conductor_build_instance(nph_conductor *c, nph_db *db, json_object *args,
-                                    json_object **result, nph_error *err)
+/* Choose and claim a node for one recorded build.  NPH_ERR_NOT_FOUND:
+ * nothing fits (*why says why); the instance is left as it was. */
+static nph_status schedule_one(nph_conductor *c, nph_db *db, const char *uuid, json_object *args,
+                               char **host, char **node, nph_error *why)
 {
-    const char *uuid, *vm_state = NULL, *task_state = NULL;
+    const char *vm_state = NULL, *task_state = NULL;
     json_object *image = NULL, *flavor = NULL;
-    nph_status st = nph_json_get_string(args, "uuid", true, &uuid, err);
-    if (st == NPH_OK)
-        st = nph_json_get_object(args, "image", false, &image, err);
     nph_auto_json *inst = NULL;
+    nph_status st = nph_json_get_object(args, "image", false, &image, why);
     if (st == NPH_OK)
-        st = nph_db_instance_get(db, uuid, &inst, err);
+        st = nph_db_instance_get(db, uuid, &inst, why);
     if (st != NPH_OK)
         return st;
     nph_json_get_string(inst, "vm_state", false, &vm_state, NULL);
     nph_json_get_string(inst, "task_state", false, &task_state, NULL);
     if (!vm_state || strcmp(vm_state, "building") != 0 || !task_state ||
         strcmp(task_state, "scheduling") != 0)
-        return nph_error_set(err, NPH_ERR_CONFLICT,
+        return nph_error_set(why, NPH_ERR_CONFLICT,
                              "instance %s is %s/%s, not building/scheduling", uuid,
                              vm_state ? vm_state : "-", task_state ? task_state : "-");
-    if (nph_json_get_object(inst, "flavor", true, &flavor, err) != NPH_OK)
-        return fail_build(db, uuid, 500, "the instance has no flavor", err);
-
-    char *host = NULL, *node = NULL;
-    nph_error why = NPH_ERROR_INIT;
+    if (nph_json_get_object(inst, "flavor", true, &flavor, NULL) != NPH_OK)
+        return nph_error_set(why, NPH_ERR_NOT_FOUND, "the instance has no flavor");
     json_object *hints = NULL, *attempts = NULL;
     json_object_object_get_ex(args, "scheduler_hints", &hints);
     json_object_object_get_ex(args, "attempts", &attempts);
@@ -128,27 +128,27 @@ nph_status conductor_build_instance(nph_conductor *c, nph_db *db, json_object *a
                                   &last_host);
         nph_scheduler_build_failed(c->scheduler, json_object_get_string(last_host));
     }
-    if (too_many_attempts(c, attempts, &why))
-        return fail_build(db, uuid, 500, why.message, err);
+    if (too_many_attempts(c, attempts, why))
+        return NPH_ERR_NOT_FOUND;
     struct nph_schedule_request wanted = {
         .uuid = uuid, .flavor = flavor, .image = image, .hints = hints, .attempts = attempts,
         .claim = claim_instance, .opaque = (void *)uuid,
     };
-    st = nph_scheduler_select(c->scheduler, db, &wanted, &host, &node, &why);
+    st = nph_scheduler_select(c->scheduler, db, &wanted, host, node, why);
     if (st == NPH_ERR_NOT_FOUND && n_attempts > 0) {
         /* No node left for a reschedule: the fault keeps why the earlier
          * ones failed (a deploy Ironic failed, say). */
         char intro[NPH_ERROR_MESSAGE_MAX];
-        snprintf(intro, sizeof(intro), "%s. The build failed before:", why.message);
-        name_attempts(attempts, intro, &why);
+        snprintf(intro, sizeof(intro), "%s. The build failed before:", why->message);
+        name_attempts(attempts, intro, why);
     }
-    if (st == NPH_ERR_NOT_FOUND)
-        return fail_build(db, uuid, 500, why.message, err);
-    if (st != NPH_OK) {
-        if (err)
-            *err = why;
-        return st;
-    }
+    return st;
+}
+
+/* Hand a claimed build to its compute host. */
+static nph_status send_build(nph_conductor *c, nph_db *db, const char *uuid, json_object *args,
+                             const char *host, const char *node, nph_error *err)
+{
     char topic[300];
     nph_auto_json *request = json_object_new_object();
     nph_json_add_string(request, "uuid", uuid);
@@ -160,20 +160,99 @@ nph_status conductor_build_instance(nph_conductor *c, nph_db *db, json_object *a
         if (json_object_object_get_ex(args, passed_on[i], &v) && v)
             json_object_object_add(request, passed_on[i], json_object_get(v));
     }
-    st = compute_topic(host, topic, sizeof(topic), err);
+    nph_status st = compute_topic(host, topic, sizeof(topic), err);
     if (st == NPH_OK)
         st = nph_bus_cast(c->bus, topic, "build_and_run_instance", request, err);
     if (st != NPH_OK) {
         char message[NPH_ERROR_MESSAGE_MAX + 64];
         snprintf(message, sizeof(message), "cannot reach compute host %s: %s", host,
                  err ? err->message : "");
-        st = fail_build(db, uuid, 500, message, err);
-    } else {
-        nph_info("instance %s sent to %s (node %s)", uuid, host, node);
+        return fail_build(db, uuid, 500, message, err);
     }
+    nph_info("instance %s sent to %s (node %s)", uuid, host, node);
+    return NPH_OK;
+}
+
+nph_status conductor_build_instance(nph_conductor *c, nph_db *db, json_object *args,
+                                    json_object **result, nph_error *err)
+{
+    (void)result;
+    const char *uuid;
+    nph_status st = nph_json_get_string(args, "uuid", true, &uuid, err);
+    if (st != NPH_OK)
+        return st;
+    char *host = NULL, *node = NULL;
+    nph_error why = NPH_ERROR_INIT;
+    st = schedule_one(c, db, uuid, args, &host, &node, &why);
+    if (st == NPH_ERR_NOT_FOUND)
+        return fail_build(db, uuid, 500, why.message, err);
+    if (st == NPH_OK)
+        st = send_build(c, db, uuid, args, host, node, err);
+    else if (err)
+        *err = why;
     free(host);
     free(node);
     return st;
+}
+
+/* A claimed member of a batch that cannot go on: no node, no allocations,
+ * still waiting to be scheduled (the batch's failure follows). */
+static void unclaim(nph_db *db, const char *uuid)
+{
+    nph_auto_json *changes = json_object_new_object();
+    json_object_object_add(changes, "host", NULL);
+    json_object_object_add(changes, "node", NULL);
+    nph_db_instance_update(db, uuid, changes, "scheduling", NULL, NULL);
+    conductor_release_allocations(db, uuid, NULL);
+}
+
+/* A multi-create: every instance of the request is placed, or none is
+ * (Nova's all-or-nothing: the API created as many as min_count..max_count
+ * allowed, and a request that cannot be placed whole fails whole). */
+nph_status conductor_build_instances(nph_conductor *c, nph_db *db, json_object *args,
+                                     json_object **result, nph_error *err)
+{
+    (void)result;
+    json_object *uuids = NULL;
+    if (!json_object_object_get_ex(args, "uuids", &uuids) ||
+        !json_object_is_type(uuids, json_type_array) || json_object_array_length(uuids) == 0)
+        return nph_error_set(err, NPH_ERR_INVALID, "build_instances needs a list of uuids");
+    size_t n = json_object_array_length(uuids), placed = 0;
+    char **hosts = calloc(n, sizeof(*hosts)), **nodes = calloc(n, sizeof(*nodes));
+    nph_error why = NPH_ERROR_INIT;
+    nph_status st = hosts && nodes ? NPH_OK : nph_error_set(&why, NPH_ERR_NO_MEMORY, "out of memory");
+    for (; st == NPH_OK && placed < n; placed++) {
+        const char *uuid = json_object_get_string(json_object_array_get_idx(uuids, placed));
+        st = uuid ? schedule_one(c, db, uuid, args, &hosts[placed], &nodes[placed], &why)
+                  : nph_error_set(&why, NPH_ERR_INVALID, "build_instances: uuid %zu is not a string",
+                                  placed);
+    }
+    if (st != NPH_OK) {
+        if (placed > 0)
+            placed--; /* the one that failed holds nothing */
+        for (size_t i = 0; i < placed; i++)
+            unclaim(db, json_object_get_string(json_object_array_get_idx(uuids, i)));
+        char message[NPH_ERROR_MESSAGE_MAX];
+        snprintf(message, sizeof(message), "%s (instance %zu of %zu in this request; none of them "
+                                           "was placed)",
+                 why.message, placed + 1, n);
+        for (size_t i = 0; i < n; i++)
+            fail_build(db, json_object_get_string(json_object_array_get_idx(uuids, i)), 500,
+                       message, NULL);
+    }
+    for (size_t i = 0; st == NPH_OK && i < n; i++) {
+        send_build(c, db, json_object_get_string(json_object_array_get_idx(uuids, i)), args,
+                   hosts[i], nodes[i], NULL);
+    }
+    for (size_t i = 0; hosts && nodes && i < n; i++) {
+        free(hosts[i]);
+        free(nodes[i]);
+    }
+    free(hosts);
+    free(nodes);
+    if (st != NPH_OK && st != NPH_ERR_NOT_FOUND && err)
+        *err = why;
+    return st == NPH_ERR_NOT_FOUND ? NPH_OK : st;
 }
 
 nph_status conductor_delete_instance(nph_conductor *c, nph_db *db, json_object *args,
@@ -193,7 +272,11 @@ nph_status conductor_delete_instance(nph_conductor *c, nph_db *db, json_object *
         nph_json_add_string(changes, "vm_state", "deleted");
         json_object_object_add(changes, "task_state", NULL);
         st = nph_db_instance_update(db, uuid, changes, NULL, NULL, err);
-        return st == NPH_OK ? nph_db_instance_soft_delete(db, uuid, err) : st;
+        if (st == NPH_OK)
+            st = nph_db_instance_soft_delete(db, uuid, err);
+        if (st == NPH_OK)
+            conductor_release_allocations(db, uuid, NULL);
+        return st;
     }
     char topic[300];
     nph_auto_json *request = json_object_new_object();

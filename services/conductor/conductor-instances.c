@@ -126,7 +126,11 @@ nph_status conductor_instance_destroy(nph_conductor *c, nph_db *db, json_object 
 {
     const char *uuid;
     nph_status st = arg_string(args, "uuid", &uuid, err);
-    return st == NPH_OK ? nph_db_instance_soft_delete(db, uuid, err) : st;
+    if (st == NPH_OK)
+        st = nph_db_instance_soft_delete(db, uuid, err);
+    if (st == NPH_OK) /* the record is gone either way; a leftover is logged */
+        conductor_release_allocations(db, uuid, NULL);
+    return st;
 }
 
 nph_status conductor_service_update(nph_conductor *c, nph_db *db, json_object *args,

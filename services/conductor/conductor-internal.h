@@ -55,6 +55,8 @@ nph_status conductor_compute_node_update(nph_conductor *c, nph_db *db, json_obje
 /* conductor-build.c */
 nph_status conductor_build_instance(nph_conductor *c, nph_db *db, json_object *args,
                                     json_object **result, nph_error *err);
+nph_status conductor_build_instances(nph_conductor *c, nph_db *db, json_object *args,
+                                     json_object **result, nph_error *err);
 nph_status conductor_delete_instance(nph_conductor *c, nph_db *db, json_object *args,
                                      json_object **result, nph_error *err);
 
@@ -65,5 +67,15 @@ nph_status conductor_migration_get(nph_conductor *c, nph_db *db, json_object *ar
                                    json_object **result, nph_error *err);
 nph_status conductor_migration_update(nph_conductor *c, nph_db *db, json_object *args,
                                       json_object **result, nph_error *err);
+
+/* conductor-allocations.c: the instances' allocations in Placement. */
+/* Give back what the instance and its unfinished moves hold. */
+nph_status conductor_release_allocations(nph_db *db, const char *uuid, nph_error *err);
+/* A reverted (or failed) move: the migration's allocations, the source's,
+ * become the instance's again. */
+nph_status conductor_return_allocations(nph_db *db, const char *migration, const char *uuid,
+                                        nph_error *err);
+/* A confirmed move: the source's allocations go. */
+nph_status conductor_drop_move_allocations(nph_db *db, const char *migration, nph_error *err);
 
 #endif

@@ -94,6 +94,25 @@ static nph_status claim_destination(nph_db *db, const char *host, const char *no
     return st;
 }
 
+/* The instance's image as the scheduler wants it ({"id", "disk_format",
+ * "properties"}), so a resize stays where the image boots; NULL when the
+ * image is gone from the store. */
+static json_object *instance_image(nph_db *db, const char *uuid)
+{
+    const char *params[] = { uuid };
+    nph_auto_json *rows = NULL;
+    if (nph_db_select_rows(db, "SELECT im.uuid AS id, im.disk_format, im.properties FROM images im "
+                               "JOIN instances i ON i.image_ref = im.uuid WHERE i.uuid = ?",
+                           params, 1, &rows, NULL) != NPH_OK ||
+        json_object_array_length(rows) == 0)
+        return NULL;
+    json_object *image = json_object_get(json_object_array_get_idx(rows, 0));
+    const char *props = field(image, "properties");
+    json_object *parsed = props ? nph_json_parse(props, strlen(props), NULL) : NULL;
+    json_object_object_add(image, "properties", parsed ? parsed : json_object_new_object());
+    return image;
+}
+
 nph_status conductor_resize_instance(nph_conductor *c, nph_db *db, json_object *args,
                                      json_object **result, nph_error *err)
 {
@@ -111,9 +130,10 @@ nph_status conductor_resize_instance(nph_conductor *c, nph_db *db, json_object *
     const char *source = field(m, "source_compute");
     char *host = NULL, *node = NULL;
     nph_error why = NPH_ERROR_INIT;
+    nph_auto_json *image = instance_image(db, uuid);
     struct nph_schedule_request request = {
-        .uuid = uuid, .flavor = flavor, .avoid_host = c->resize_same_host ? NULL : source,
-        .claim = claim_destination, .opaque = (void *)migration,
+        .uuid = uuid, .flavor = flavor, .image = image, .avoid_host = c->resize_same_host ? NULL : source,
+        .migration = migration, .claim = claim_destination, .opaque = (void *)migration,
     };
     st = nph_scheduler_select(c->scheduler, db, &request, &host, &node, &why);
     if (st != NPH_OK)
@@ -147,5 +167,22 @@ nph_status conductor_migration_update(nph_conductor *c, nph_db *db, json_object 
     const char *uuid = field(args, "migration"), *status = field(args, "status");
     if (!uuid || !status)
         return nph_error_set(err, NPH_ERR_INVALID, "migration_update needs migration and status");
-    return set_migration_status(db, uuid, status, err);
+    nph_auto_json *m = NULL;
+    nph_status st = load_migration(db, uuid, &m, err);
+    if (st == NPH_OK)
+        st = set_migration_status(db, uuid, status, err);
+    if (st != NPH_OK)
+        return st;
+    /* Where the room is now: the source's allocations go with a confirm,
+     * return to the instance with a revert or a failure. */
+    nph_error why = NPH_ERROR_INIT;
+    nph_status moved = NPH_OK;
+    if (strcmp(status, "confirmed") == 0)
+        moved = conductor_drop_move_allocations(db, uuid, &why);
+    else if (strcmp(status, "reverted") == 0 || strcmp(status, "error") == 0)
+        moved = conductor_return_allocations(db, uuid, field(m, "instance_uuid"), &why);
+    if (moved != NPH_OK)
+        nph_warn("migration %s %s: its allocations stay as they were: %s", uuid, status,
+                 why.message);
+    return NPH_OK;
 }

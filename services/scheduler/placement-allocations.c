@@ -268,8 +268,18 @@ static nph_status replace_one(nph_db *db, const struct placement_consumer *c, st
 nph_status placement_allocations_replace(nph_db *db, const struct placement_consumer *consumers,
                                          size_t n, placement_error *err)
 {
-    struct visited v = { 0 };
     nph_status st = pl_begin(db, err);
+    if (st == NPH_OK)
+        st = placement_allocations_replace_in(db, consumers, n, err);
+    return pl_end(db, st, err);
+}
+
+nph_status placement_allocations_replace_in(nph_db *db, const struct placement_consumer *consumers,
+                                            size_t n, placement_error *err)
+{
+    struct visited v = { 0 };
+    nph_status st = NPH_OK;
+    err->code = NULL;
     for (size_t i = 0; st == NPH_OK && i < n; i++)
         st = replace_one(db, &consumers[i], &v, err);
     /* Last, so the generations read first catch any writer in between. */
@@ -282,7 +292,37 @@ nph_status placement_allocations_replace(nph_db *db, const struct placement_cons
                            "update");
     }
     free(v.rp);
-    return pl_end(db, st, err);
+    return st;
+}
+
+nph_status placement_allocations_of(nph_db *db, const char *consumer_uuid,
+                                    struct placement_allocation **out, size_t *n,
+                                    placement_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    nph_auto_json *rows = NULL;
+    nph_status st = pl_rows(db, &rows, err,
+                            "SELECT rp.uuid, a.resource_class, a.used FROM allocations a JOIN "
+                            "resource_providers rp ON rp.id = a.provider_id WHERE "
+                            "a.consumer_uuid = ? ORDER BY a.id",
+                            "t", consumer_uuid);
+    size_t count = st == NPH_OK ? json_object_array_length(rows) : 0;
+    if (count && !(*out = calloc(count, sizeof(**out))))
+        return placement_fail(err, NPH_ERR_NO_MEMORY, NULL, "out of memory");
+    for (size_t i = 0; i < count; i++) {
+        json_object *row = json_object_array_get_idx(rows, i), *v = NULL;
+        json_object_object_get_ex(row, "uuid", &v);
+        snprintf((*out)[i].provider_uuid, sizeof((*out)[i].provider_uuid), "%s",
+                 json_object_get_string(v));
+        json_object_object_get_ex(row, "resource_class", &v);
+        snprintf((*out)[i].resource_class, sizeof((*out)[i].resource_class), "%s",
+                 json_object_get_string(v));
+        json_object_object_get_ex(row, "used", &v);
+        (*out)[i].used = json_object_get_int64(v);
+    }
+    *n = count;
+    return st;
 }
 
 /* ---- reads ---------------------------------------------------------------- */

@@ -224,6 +224,15 @@ struct placement_consumer {
  * providers, inventories, capacities and generations as Placement does. */
 nph_status placement_allocations_replace(nph_db *db, const struct placement_consumer *consumers,
                                          size_t n, placement_error *err);
+/* The same inside the caller's transaction, so one transaction can claim
+ * resources and record what they are for (the scheduler's claim). */
+nph_status placement_allocations_replace_in(nph_db *db, const struct placement_consumer *consumers,
+                                            size_t n, placement_error *err);
+/* A consumer's allocations as an array (*out malloc'ed, NULL when none),
+ * in the form a replace takes: moving them to another consumer. */
+nph_status placement_allocations_of(nph_db *db, const char *consumer_uuid,
+                                    struct placement_allocation **out, size_t *n,
+                                    placement_error *err);
 /* {"allocations": {RP: {"generation", "resources"}}, and with some:
  * "project_id", "user_id", "consumer_generation"} */
 nph_status placement_allocations_get(nph_db *db, const char *consumer_uuid, json_object **out,

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Host filters, named and behaving as Nova's.  Resources (what Placement's
- * allocation candidates decide in Nova) are the "ResourcesFilter", always
- * first: a VM flavor needs room in VCPU, MEMORY_MB and DISK_GB after the
- * allocation ratios; a baremetal flavor (resources:CUSTOM_X=1) takes a
- * whole unused node of that class that its driver does not report reserved
- * (not ready, as Nova's ironic driver says) and a VM flavor never lands there.
+ * Host filters, named and behaving as Nova's.  Resources and traits (what
+ * Placement's allocation candidates decide in Nova) are the
+ * "ResourcesFilter", always first: a VM flavor needs room in VCPU,
+ * MEMORY_MB and DISK_GB, which a baremetal node has none of; a baremetal
+ * flavor (resources:CUSTOM_X=1 with the standard classes at 0) takes the
+ * one unit of a node of that class.
  */
 #include "config.h"
 
@@ -17,16 +17,33 @@
 
 #include "scheduler-internal.h"
 
+static bool has_bit(const struct host_state *h, int bit)
+{
+    return bit >= 0 && h->traits && (h->traits[bit / 64] >> (bit % 64)) & 1;
+}
+
+/* What Placement's allocation candidates decide in Nova: room for every
+ * requested amount in the node's provider (after reserved and the
+ * allocation ratio, within max_unit), every required trait and no
+ * forbidden one. */
 static bool resources_filter(const nph_scheduler *s, const struct host_state *h,
                              const struct request_spec *r)
 {
-    bool baremetal_node = h->resource_class && *h->resource_class;
-    if (r->resource_class || baremetal_node)
-        return r->resource_class && baremetal_node && strcmp(h->resource_class, r->resource_class) == 0 &&
-               h->instances == 0 && !h->reserved;
-    return r->vcpus <= (int64_t)((double)h->vcpus * s->cpu_ratio) - h->vcpus_used &&
-           r->memory_mb <= (int64_t)((double)h->memory_mb * s->ram_ratio) - h->memory_mb_used &&
-           r->disk_gb <= (int64_t)((double)h->disk_gb * s->disk_ratio) - h->disk_gb_used;
+    (void)s;
+    for (size_t i = 0; i < r->n_res; i++) {
+        const struct host_resource *have =
+            scheduler_host_resource((struct host_state *)h, r->res[i].resource_class);
+        if (!have || r->res[i].amount > have->capacity - have->used ||
+            r->res[i].amount > have->max_unit)
+            return false;
+    }
+    for (size_t i = 0; i < r->n_required; i++)
+        if (!has_bit(h, r->required_bits[i]))
+            return false;
+    for (size_t i = 0; i < r->n_forbidden; i++)
+        if (has_bit(h, r->forbidden_bits[i]))
+            return false;
+    return r->n_res > 0;
 }
 
 static bool compute_filter(const nph_scheduler *s, const struct host_state *h,
@@ -108,13 +125,9 @@ static bool image_properties_filter(const nph_scheduler *s, const struct host_st
                                     const struct request_spec *r)
 {
     (void)s;
-    const char *hv = sched_text(r->image_props, "hypervisor_type");
-    const char *arch = sched_text(r->image_props, "hw_architecture");
-    if (!arch)
-        arch = sched_text(r->image_props, "architecture");
-    if (hv && !same_hypervisor(hv, h->hypervisor_type))
+    if (r->image_hypervisor && !same_hypervisor(r->image_hypervisor, h->hypervisor_type))
         return false;
-    return !arch || (h->cpu_arch && strcasecmp(arch, h->cpu_arch) == 0);
+    return !r->image_arch || (h->cpu_arch && strcasecmp(r->image_arch, h->cpu_arch) == 0);
 }
 
 /* Does one of the host's aggregates have metadata `key` with `value`

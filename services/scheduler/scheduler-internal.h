@@ -23,14 +23,28 @@ static inline const char *sched_text(json_object *obj, const char *key)
     return json_object_get_string(sched_member(obj, key));
 }
 
-/* One node as the filters and weighers see it. */
+#define SCHED_MAX_RESOURCES 8 /* resource classes of one node or one request */
+#define SCHED_MAX_TRAITS 16    /* required (or forbidden) traits of one request */
+
+/* One inventory of a node's resource provider. */
+struct host_resource {
+    const char *resource_class;       /* interned for the load */
+    int64_t capacity;                 /* (total - reserved) * allocation_ratio */
+    int64_t used, max_unit;
+};
+
+/* One node as the filters and weighers see it: the compute node, its
+ * service, and its resource provider's inventories and traits. */
 struct host_state {
-    const char *host, *node;          /* point into `row` */
+    const char *host, *node, *uuid;   /* point into `row`; uuid: the provider's */
     const char *hypervisor_type, *cpu_arch, *resource_class, *zone;
-    int64_t vcpus, memory_mb, disk_gb;                /* totals */
-    int64_t vcpus_used, memory_mb_used, disk_gb_used; /* by the instances on it */
+    struct host_resource res[SCHED_MAX_RESOURCES];
+    size_t n_res;
+    const uint64_t *traits;           /* bit i: the load's trait i (NULL: none) */
+    /* VCPU, MEMORY_MB and DISK_GB of `res`, for the weighers */
+    int64_t vcpus, memory_mb, disk_gb;                /* capacities */
+    int64_t vcpus_used, memory_mb_used, disk_gb_used;
     int64_t instances;
-    bool reserved;                    /* its placement inventory is reserved (baremetal) */
     bool up, enabled;
     json_object *row;                 /* the compute_nodes row (borrowed) */
     json_object *aggregates;          /* array of {"name", "metadata"} (borrowed) */
@@ -40,11 +54,25 @@ struct host_state {
 
 /* What is asked for: one instance's flavor, image, hints and rules. */
 struct request_spec {
-    const char *uuid, *project_id, *zone;
+    const char *uuid, *project_id, *user_id, *zone;
     int64_t vcpus, memory_mb, disk_gb;
+    /* What Placement would be asked for: the flavor's amounts with its
+     * resources:CLASS=N extra specs applied (zeros dropped), and the traits
+     * of trait:NAME=required|forbidden and of the image's disk_format. */
+    struct {
+        const char *resource_class;
+        int64_t amount;
+    } res[SCHED_MAX_RESOURCES];
+    size_t n_res;
+    const char *required[SCHED_MAX_TRAITS], *forbidden[SCHED_MAX_TRAITS];
+    size_t n_required, n_forbidden;
+    /* The same traits as bit numbers of the loaded hosts (-1: no host has it). */
+    int required_bits[SCHED_MAX_TRAITS], forbidden_bits[SCHED_MAX_TRAITS];
     const char *resource_class;       /* resources:CUSTOM_X=1, or NULL */
     json_object *extra_specs;         /* flavor extra specs (borrowed) */
     json_object *image_props;         /* image properties (borrowed), may be NULL */
+    const char *image_hypervisor;     /* its hypervisor_type, or NULL */
+    const char *image_arch;           /* its hw_architecture (or architecture), or NULL */
     const char *image_id;
     const char *group_policy;         /* server group, or NULL */
     int64_t max_per_host;             /* anti-affinity's rule */
@@ -72,7 +100,7 @@ struct host_weigher {
 
 struct nph_scheduler {
     char *default_az;
-    double cpu_ratio, ram_ratio, disk_ratio;
+    bool image_metadata_prefilter;    /* [scheduler]: disk_format -> COMPUTE_IMAGE_TYPE_* */
     int64_t service_down_time_s;
     int64_t host_subset_size;
     int64_t max_instances_per_host;
@@ -87,11 +115,28 @@ struct nph_scheduler {
     pthread_mutex_t lock;
     json_object *build_failures;                   /* host -> count */
     /* The host states of the last load ([scheduler] host_state_refresh_ms). */
-    struct host_state *cache;
-    size_t n_cache;
-    json_object *cache_rows;   /* what the states point into */
-    uint64_t cache_ns;
+    struct hosts_load *cache;
     int64_t refresh_ms;
+    /* The thread that keeps `cache` fresh on its own connection. */
+    char *db_url;              /* [database] connection; NULL: no thread */
+    pthread_t refresher;
+    pthread_cond_t refresher_wake;
+    bool refresher_running, refresher_stop;
+    /* A decision's working room, kept for the next one. */
+    struct host_state **order;
+    double *raw;
+    size_t scratch_cap;
+};
+
+/* One load of every node: the states and what they point into. */
+struct hosts_load {
+    struct host_state *hosts;
+    size_t n;
+    json_object *rows;         /* the rows, aggregates and interned names */
+    json_object *trait_index;  /* trait name -> bit number */
+    uint64_t *trait_bits;      /* n * trait_words words */
+    size_t trait_words;
+    uint64_t loaded_ns;
 };
 
 /* scheduler-filters.c */
@@ -100,10 +145,20 @@ extern const char *const scheduler_default_filters;
 /* scheduler-weighers.c */
 const struct host_weigher *scheduler_weigher_find(const char *name);
 
-/* scheduler-hosts.c: every node with its usage, zone and aggregates.
- * *hosts is calloc'ed; `*rows` keeps what they point into. */
-nph_status scheduler_hosts_load(nph_scheduler *s, nph_db *db, struct host_state **hosts,
-                                size_t *n, json_object **rows, nph_error *err);
+/* scheduler-hosts.c: every node with its provider's inventories and
+ * traits, its instance count, zone and aggregates. */
+nph_status scheduler_hosts_load(nph_scheduler *s, nph_db *db, struct hosts_load **out,
+                                nph_error *err);
+void scheduler_hosts_free(struct hosts_load *load);
+/* Fill the spec's Placement part (res, required, forbidden, resource_class)
+ * and image_hypervisor and image_arch from its vcpus, memory_mb, disk_gb,
+ * extra_specs and image_props. */
+void scheduler_spec_placement(const nph_scheduler *s, struct request_spec *spec,
+                              const char *disk_format);
+/* The request's traits as bit numbers of `load`. */
+void scheduler_spec_bind_traits(struct request_spec *spec, const struct hosts_load *load);
+/* The node's inventory of `resource_class`, or NULL. */
+struct host_resource *scheduler_host_resource(struct host_state *h, const char *resource_class);
 /* The request of instance `uuid` (flavor, image, hints, group). */
 nph_status scheduler_spec_load(nph_scheduler *s, nph_db *db, const char *uuid, json_object *flavor,
                                json_object *image, json_object *hints, struct request_spec *spec,

@@ -14,20 +14,23 @@
 
 static double ram(const nph_scheduler *s, const struct host_state *h, const struct request_spec *r)
 {
+    (void)s;
     (void)r;
-    return (double)h->memory_mb * s->ram_ratio - (double)h->memory_mb_used;
+    return (double)h->memory_mb - (double)h->memory_mb_used;
 }
 
 static double cpu(const nph_scheduler *s, const struct host_state *h, const struct request_spec *r)
 {
+    (void)s;
     (void)r;
-    return (double)h->vcpus * s->cpu_ratio - (double)h->vcpus_used;
+    return (double)h->vcpus - (double)h->vcpus_used;
 }
 
 static double disk(const nph_scheduler *s, const struct host_state *h, const struct request_spec *r)
 {
+    (void)s;
     (void)r;
-    return (double)h->disk_gb * s->disk_ratio - (double)h->disk_gb_used;
+    return (double)h->disk_gb - (double)h->disk_gb_used;
 }
 
 static double num_instances(const nph_scheduler *s, const struct host_state *h,

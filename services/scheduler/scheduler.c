@@ -7,11 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include "clock.h"
 #include "db-objects.h"
 #include "error.h"
 #include "log.h"
+#include "placement.h"
 #include "scheduler-internal.h"
 
 NPH_LOG_INIT("scheduler");
@@ -111,11 +113,8 @@ static nph_status read_config(nph_scheduler *s, const nph_config *cfg, nph_error
     if (st == NPH_OK)
         st = nph_config_get_int(cfg, "DEFAULT", "service_down_time", 60, &s->service_down_time_s, err);
     if (st == NPH_OK)
-        st = nph_config_get_double(cfg, "DEFAULT", "cpu_allocation_ratio", 4.0, &s->cpu_ratio, err);
-    if (st == NPH_OK)
-        st = nph_config_get_double(cfg, "DEFAULT", "ram_allocation_ratio", 1.0, &s->ram_ratio, err);
-    if (st == NPH_OK)
-        st = nph_config_get_double(cfg, "DEFAULT", "disk_allocation_ratio", 1.0, &s->disk_ratio, err);
+        st = nph_config_get_bool(cfg, "scheduler", "image_metadata_prefilter", true,
+                                 &s->image_metadata_prefilter, err);
     if (st == NPH_OK && s->host_subset_size < 1)
         st = nph_config_entry_error(err, NPH_ERR_INVALID, nph_config_find(cfg, fs, "host_subset_size"),
                                     "must be at least 1");
@@ -126,6 +125,8 @@ static nph_status read_config(nph_scheduler *s, const nph_config *cfg, nph_error
     s->isolated_images = string_list(nph_config_get(cfg, fs, "isolated_images", ""));
     s->isolated_hosts = string_list(nph_config_get(cfg, fs, "isolated_hosts", ""));
     s->default_az = strdup(nph_config_get(cfg, "DEFAULT", "default_availability_zone", "nova"));
+    const char *url = nph_config_get(cfg, "database", "connection", NULL);
+    s->db_url = url ? strdup(url) : NULL;
     if (st == NPH_OK && !s->default_az)
         st = nph_error_set(err, NPH_ERR_NO_MEMORY, "out of memory");
     return st;
@@ -137,6 +138,7 @@ nph_status nph_scheduler_new(const nph_config *cfg, nph_scheduler **out, nph_err
     if (!s)
         return nph_error_set(err, NPH_ERR_NO_MEMORY, "out of memory");
     pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->refresher_wake, NULL);
     s->build_failures = json_object_new_object();
     nph_status st = read_config(s, cfg, err);
     if (st != NPH_OK) {
@@ -151,8 +153,18 @@ void nph_scheduler_free(nph_scheduler *s)
 {
     if (!s)
         return;
-    free(s->cache);
-    json_object_put(s->cache_rows);
+    if (s->refresher_running) {
+        pthread_mutex_lock(&s->lock);
+        s->refresher_stop = true;
+        pthread_cond_signal(&s->refresher_wake);
+        pthread_mutex_unlock(&s->lock);
+        pthread_join(s->refresher, NULL);
+    }
+    pthread_cond_destroy(&s->refresher_wake);
+    free(s->db_url);
+    scheduler_hosts_free(s->cache);
+    free(s->order);
+    free(s->raw);
     json_object_put(s->isolated_images);
     json_object_put(s->isolated_hosts);
     json_object_put(s->build_failures);
@@ -195,13 +207,14 @@ static size_t run_filters(const nph_scheduler *s, struct host_state **hosts, siz
     return n;
 }
 
+/* Each weigher's raw values normalised to 0..1 over the hosts, times its
+ * multiplier, summed; `raw` has room for n values. */
 static void run_weighers(const nph_scheduler *s, struct host_state **hosts, size_t n,
-                         const struct request_spec *r)
+                         const struct request_spec *r, double *raw)
 {
-    double *raw = calloc(n ? n : 1, sizeof(*raw));
     for (size_t i = 0; i < n; i++)
         hosts[i]->weight = 0;
-    for (size_t w = 0; raw && w < s->n_weighers; w++) {
+    for (size_t w = 0; w < s->n_weighers; w++) {
         if (s->multipliers[w] == 0)
             continue;
         double lo = INFINITY, hi = -INFINITY;
@@ -210,10 +223,9 @@ static void run_weighers(const nph_scheduler *s, struct host_state **hosts, size
             lo = raw[i] < lo ? raw[i] : lo;
             hi = raw[i] > hi ? raw[i] : hi;
         }
-        for (size_t i = 0; i < n; i++)
-            hosts[i]->weight += s->multipliers[w] * (hi > lo ? (raw[i] - lo) / (hi - lo) : 0);
+        for (size_t i = 0; hi > lo && i < n; i++)
+            hosts[i]->weight += s->multipliers[w] * (raw[i] - lo) / (hi - lo);
     }
-    free(raw);
 }
 
 static int by_weight(const void *a, const void *b)
@@ -222,49 +234,81 @@ static int by_weight(const void *a, const void *b)
     return wa < wb ? 1 : wa > wb ? -1 : 0;
 }
 
-/* ---- claiming -------------------------------------------------------------- */
-
-/* In the claim's transaction: is there still room on the node? */
-static nph_status still_fits(nph_scheduler *s, nph_db *db, const struct host_state *h,
-                             const struct request_spec *r, nph_error *err)
+/* The best k hosts to the front, best first, in O(k n): a decision needs
+ * the best host_subset_size; the full order only when those fill up. */
+static void best_first(struct host_state **hosts, size_t n, size_t k)
 {
-    const char *params[] = { h->host, h->node };
-    nph_auto_json *rows = NULL;
-    nph_status st = nph_db_select_rows(db,
-                                       "SELECT COUNT(*) AS n, COALESCE(SUM(vcpus), 0) AS vcpus, "
-                                       "COALESCE(SUM(memory_mb), 0) AS memory_mb, "
-                                       "COALESCE(SUM(root_gb + ephemeral_gb), 0) AS disk FROM "
-                                       "instances WHERE deleted = 0 AND host = ? AND node = ?",
-                                       params, 2, &rows, err);
-    if (st != NPH_OK)
-        return st;
-    json_object *u = json_object_array_get_idx(rows, 0), *v;
-    struct host_state now = *h;
-    now.instances = json_object_object_get_ex(u, "n", &v) ? json_object_get_int64(v) : 0;
-    now.vcpus_used = json_object_object_get_ex(u, "vcpus", &v) ? json_object_get_int64(v) : 0;
-    now.memory_mb_used = json_object_object_get_ex(u, "memory_mb", &v) ? json_object_get_int64(v) : 0;
-    now.disk_gb_used = json_object_object_get_ex(u, "disk", &v) ? json_object_get_int64(v) : 0;
-    if (!s->filters[0]->fn(s, &now, r))
-        return nph_error_set(err, NPH_ERR_CONFLICT, "node %s filled up meanwhile", h->node);
-    return NPH_OK;
+    for (size_t i = 0; i < k && i < n; i++) {
+        size_t best = i;
+        for (size_t j = i + 1; j < n; j++)
+            if (hosts[j]->weight > hosts[best]->weight)
+                best = j;
+        struct host_state *t = hosts[i];
+        hosts[i] = hosts[best];
+        hosts[best] = t;
+    }
 }
 
-/* *filled when another claim took the room first (the caller tries the
- * next host); any other failure ends the attempt. */
-static nph_status claim(nph_scheduler *s, nph_db *db, const struct nph_schedule_request *req,
-                        const struct host_state *h, const struct request_spec *r, bool *filled,
-                        nph_error *err)
+/* ---- claiming -------------------------------------------------------------- */
+
+/* The allocations a claim writes: the request's amounts on the node's
+ * provider for the instance; for a migration, the instance's allocations
+ * until now move to the migration, as Nova keeps a resize's source. */
+static nph_status claim_allocations(nph_db *db, const struct nph_schedule_request *req,
+                                    const struct host_state *h, const struct request_spec *r,
+                                    placement_error *perr)
 {
-    *filled = false;
+    struct placement_allocation mine[SCHED_MAX_RESOURCES];
+    for (size_t i = 0; i < r->n_res; i++) {
+        snprintf(mine[i].provider_uuid, sizeof(mine[i].provider_uuid), "%s", h->uuid);
+        snprintf(mine[i].resource_class, sizeof(mine[i].resource_class), "%s",
+                 r->res[i].resource_class);
+        mine[i].used = r->res[i].amount;
+    }
+    struct placement_consumer c[2] = {
+        { .project_id = r->project_id, .user_id = r->user_id,
+          .generation = PLACEMENT_GENERATION_ANY, .allocations = mine, .n_allocations = r->n_res },
+    };
+    snprintf(c[0].uuid, sizeof(c[0].uuid), "%s", req->uuid);
+    size_t n = 1;
+    struct placement_allocation *before = NULL;
+    nph_status st = NPH_OK;
+    if (req->migration) {
+        size_t n_before = 0;
+        st = placement_allocations_of(db, req->uuid, &before, &n_before, perr);
+        c[1] = c[0];
+        snprintf(c[1].uuid, sizeof(c[1].uuid), "%s", req->migration);
+        c[1].allocations = before;
+        c[1].n_allocations = n_before;
+        n = 2;
+    }
+    if (st == NPH_OK)
+        st = placement_allocations_replace_in(db, c, n, perr);
+    free(before);
+    return st;
+}
+
+/* One transaction: the allocations (Placement checks the room and the
+ * provider's generation), then what the caller records.  *filled when the
+ * room is gone (the caller tries the next host); *raced when another
+ * writer changed the provider meanwhile (worth trying it again). */
+static nph_status claim(nph_db *db, const struct nph_schedule_request *req,
+                        const struct host_state *h, const struct request_spec *r, bool *filled,
+                        bool *raced, nph_error *err)
+{
+    *filled = *raced = false;
+    placement_error perr = { .e = NPH_ERROR_INIT };
     nph_status st = nph_db_begin(db, err);
     if (st != NPH_OK)
         return st;
-    /* SQLite's BEGIN IMMEDIATE already serialises writers; PostgreSQL needs a lock. */
-    if (nph_db_backend_of(db) == NPH_DB_POSTGRESQL)
-        st = nph_db_exec(db, "SELECT pg_advisory_xact_lock(7468657)", err);
-    if (st == NPH_OK)
-        st = still_fits(s, db, h, r, err);
-    *filled = st == NPH_ERR_CONFLICT;
+    st = claim_allocations(db, req, h, r, &perr);
+    if (st != NPH_OK) {
+        *raced = st == NPH_ERR_CONFLICT && perr.code &&
+                 strcmp(perr.code, PLACEMENT_E_CONCURRENT_UPDATE) == 0;
+        *filled = st == NPH_ERR_CONFLICT && !*raced;
+        if (err)
+            *err = perr.e;
+    }
     if (st == NPH_OK)
         st = req->claim(db, h->host, h->node, req->opaque, err);
     if (st == NPH_OK)
@@ -282,15 +326,109 @@ static unsigned random_below(unsigned n)
     return r % n;
 }
 
+/* Swap in a new load (s->lock held); the old one is the caller's to free,
+ * after unlocking where it can (freeing 10,000 hosts takes milliseconds). */
+static struct hosts_load *use_load(nph_scheduler *s, struct hosts_load *load)
+{
+    struct hosts_load *old = s->cache;
+    s->cache = load;
+    return old;
+}
+
+/* The host states, loaded again when older than [scheduler]
+ * host_state_refresh_ms (unless the refresher thread keeps them) or when
+ * `force`; between loads the claims made here are added to them.  Called
+ * with s->lock held. */
+static nph_status refresh_hosts(nph_scheduler *s, nph_db *db, bool force, nph_error *err)
+{
+    uint64_t now = nph_clock_monotonic_ns();
+    bool stale = now - (s->cache ? s->cache->loaded_ns : 0) >= (uint64_t)s->refresh_ms * 1000000u;
+    if (s->cache && !force && (!stale || s->refresher_running))
+        return NPH_OK;
+    struct hosts_load *load = NULL;
+    nph_status st = scheduler_hosts_load(s, db, &load, err);
+    if (st != NPH_OK)
+        return st;
+    load->loaded_ns = now;
+    scheduler_hosts_free(use_load(s, load));
+    return NPH_OK;
+}
+
+/* The refresher thread: loads the host states on its own connection every
+ * host_state_refresh_ms, so no decision waits for a load (140 ms at 10,000
+ * nodes).  A load misses the claims that commit while it runs; the claim's
+ * own check in Placement catches those, and the next load has them. */
+static void *refresher(void *arg)
+{
+    nph_scheduler *s = arg;
+    nph_db *db = NULL;
+    nph_error err = NPH_ERROR_INIT;
+    pthread_mutex_lock(&s->lock);
+    while (!s->refresher_stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += s->refresh_ms / 1000;
+        until.tv_nsec += (s->refresh_ms % 1000) * 1000000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&s->refresher_wake, &s->lock, &until);
+        if (s->refresher_stop)
+            break;
+        pthread_mutex_unlock(&s->lock);
+        struct hosts_load *load = NULL;
+        uint64_t started = nph_clock_monotonic_ns();
+        nph_status st = db ? NPH_OK : nph_db_open(s->db_url, &db, &err);
+        if (st == NPH_OK)
+            st = scheduler_hosts_load(s, db, &load, &err);
+        if (st != NPH_OK) {
+            nph_warn("host states not refreshed: %s", err.message);
+            nph_error_clear(&err);
+            nph_db_close(db); /* a lost connection: open a new one next time */
+            db = NULL;
+        }
+        struct hosts_load *old = NULL;
+        if (load)
+            load->loaded_ns = started;
+        pthread_mutex_lock(&s->lock);
+        if (load)
+            old = use_load(s, load);
+        if (old) {
+            pthread_mutex_unlock(&s->lock);
+            scheduler_hosts_free(old);
+            pthread_mutex_lock(&s->lock);
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    nph_db_close(db);
+    return NULL;
+}
+
+/* Started with the first decision, so a scheduler that never decides
+ * (tests, tools) has no thread.  Called with s->lock held. */
+static void start_refresher(nph_scheduler *s)
+{
+    if (s->refresher_running || !s->db_url || s->refresh_ms <= 0)
+        return;
+    s->refresher_running = pthread_create(&s->refresher, NULL, refresher, s) == 0;
+}
+
 static nph_status no_valid_host(const struct request_spec *r, const char *refused, nph_error *err)
 {
+    char traits[512] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < r->n_required && used < sizeof(traits); i++)
+        used += (size_t)snprintf(traits + used, sizeof(traits) - used, "%s%s",
+                                 i ? ", " : " with traits ", r->required[i]);
     return nph_error_set(err, NPH_ERR_NOT_FOUND,
                          "No valid host was found. There are not enough hosts available: %s "
-                         "left no node for %lld vCPUs, %lld MiB RAM and %lld GiB disk%s%s in zone %s",
+                         "left no node for %lld vCPUs, %lld MiB RAM and %lld GiB disk%s%s%s in "
+                         "zone %s",
                          refused ? refused : "no compute node is known, which", (long long)r->vcpus,
                          (long long)r->memory_mb, (long long)r->disk_gb,
                          r->resource_class ? " of resource class " : "",
-                         r->resource_class ? r->resource_class : "", r->zone);
+                         r->resource_class ? r->resource_class : "", traits, r->zone);
 }
 
 /* The request's "host" and "host\nnode" keys not to use (a migration's
@@ -313,26 +451,50 @@ static json_object *avoid_set(const struct nph_schedule_request *req)
     return avoid;
 }
 
-/* The host states, loaded again when older than [scheduler]
- * host_state_refresh_ms or when `force`; between loads the claims made
- * here are added to them.  Called with s->lock held. */
-static nph_status refresh_hosts(nph_scheduler *s, nph_db *db, bool force, nph_error *err)
+/* What a claim took, in the cached state until the next load. */
+static void account(struct host_state *h, const struct request_spec *r)
 {
-    uint64_t now = nph_clock_monotonic_ns();
-    if (!force && s->cache_rows && now - s->cache_ns < (uint64_t)s->refresh_ms * 1000000u)
+    for (size_t i = 0; i < r->n_res; i++) {
+        struct host_resource *have = scheduler_host_resource(h, r->res[i].resource_class);
+        if (have)
+            have->used += r->res[i].amount;
+    }
+    h->vcpus_used += r->vcpus;
+    h->memory_mb_used += r->memory_mb;
+    h->disk_gb_used += r->disk_gb;
+    h->instances++;
+}
+
+/* Claim on `h`, again while other writers race for the same provider. */
+static nph_status claim_retrying(nph_db *db, const struct nph_schedule_request *req,
+                                 const struct host_state *h, const struct request_spec *r,
+                                 bool *filled, nph_error *err)
+{
+    bool raced = true;
+    nph_status st = NPH_OK;
+    for (int attempt = 0; raced && attempt < 4; attempt++) {
+        nph_error_clear(err);
+        st = claim(db, req, h, r, filled, &raced, err);
+    }
+    *filled |= raced; /* still racing after four tries: let the next host have a go */
+    return st;
+}
+
+/* Room for n host pointers and weights, kept between decisions (at
+ * 10,000 nodes a fresh 160 KB each time costs page faults).  s->lock held. */
+static nph_status scratch(nph_scheduler *s, size_t n, nph_error *err)
+{
+    if (n <= s->scratch_cap)
         return NPH_OK;
-    struct host_state *states = NULL;
-    json_object *rows = NULL;
-    size_t n = 0;
-    nph_status st = scheduler_hosts_load(s, db, &states, &n, &rows, err);
-    if (st != NPH_OK)
-        return st;
-    free(s->cache);
-    json_object_put(s->cache_rows);
-    s->cache = states;
-    s->n_cache = n;
-    s->cache_rows = rows;
-    s->cache_ns = now;
+    struct host_state **order = realloc(s->order, n * sizeof(*order));
+    if (order)
+        s->order = order;
+    double *raw = order ? realloc(s->raw, n * sizeof(*raw)) : NULL;
+    if (raw)
+        s->raw = raw;
+    if (!order || !raw)
+        return nph_error_set(err, NPH_ERR_NO_MEMORY, "out of memory");
+    s->scratch_cap = n;
     return NPH_OK;
 }
 
@@ -342,40 +504,37 @@ static nph_status choose_and_claim(nph_scheduler *s, nph_db *db, const struct np
                                    struct request_spec *spec, char **host, char **node,
                                    nph_error *err)
 {
-    struct host_state **order = calloc(s->n_cache ? s->n_cache : 1, sizeof(*order));
-    if (!order)
-        return nph_error_set(err, NPH_ERR_NO_MEMORY, "out of memory");
-    for (size_t i = 0; i < s->n_cache; i++)
-        order[i] = &s->cache[i];
+    size_t n = s->cache->n;
+    nph_status st = scratch(s, n ? n : 1, err);
+    if (st != NPH_OK)
+        return st;
+    struct host_state **order = s->order;
+    for (size_t i = 0; i < n; i++)
+        order[i] = &s->cache->hosts[i];
+    scheduler_spec_bind_traits(spec, s->cache);
     const char *refused = NULL;
-    size_t passed = run_filters(s, order, s->n_cache, spec, &refused);
-    nph_status st = NPH_OK;
-    if (passed == 0) {
-        free(order);
+    size_t passed = run_filters(s, order, n, spec, &refused);
+    if (passed == 0)
         return no_valid_host(spec, refused, err);
-    }
-    run_weighers(s, order, passed, spec);
-    qsort(order, passed, sizeof(*order), by_weight);
-    /* One of the best host_subset_size, so schedulers running at once spread out. */
-    size_t first = random_below((unsigned)(passed < (size_t)s->host_subset_size
-                                               ? passed : (size_t)s->host_subset_size));
+    run_weighers(s, order, passed, spec, s->raw);
+    /* One of the best host_subset_size, so schedulers running at once
+     * spread out; when those fill up meanwhile, the rest best first. */
+    size_t subset = passed < (size_t)s->host_subset_size ? passed : (size_t)s->host_subset_size;
+    best_first(order, passed, subset);
+    size_t first = random_below((unsigned)subset);
     bool filled = true;
     for (size_t k = 0; k < passed && filled; k++) {
-        struct host_state *h = order[(first + k) % passed];
-        nph_error_clear(err);
-        st = claim(s, db, req, h, spec, &filled, err);
+        if (k == subset) /* rarely: every one of the best filled up */
+            qsort(order + subset, passed - subset, sizeof(*order), by_weight);
+        struct host_state *h = order[k < subset ? (first + k) % subset : k];
+        st = claim_retrying(db, req, h, spec, &filled, err);
         if (st == NPH_OK && (!(*host = strdup(h->host)) || !(*node = strdup(h->node))))
             st = nph_error_set(err, NPH_ERR_NO_MEMORY, "out of memory");
-        if (st == NPH_OK) { /* what this claim took, until the next load */
-            h->vcpus_used += spec->vcpus;
-            h->memory_mb_used += spec->memory_mb;
-            h->disk_gb_used += spec->disk_gb;
-            h->instances++;
-        }
+        if (st == NPH_OK)
+            account(h, spec);
     }
     if (filled)
         st = no_valid_host(spec, "the claims (every fitting node filled up meanwhile)", err);
-    free(order);
     return st;
 }
 
@@ -389,10 +548,11 @@ nph_status nph_scheduler_select(nph_scheduler *s, nph_db *db, const struct nph_s
     /* One decision at a time in this process: they share the cached hosts,
      * and each takes well under a millisecond once they are loaded. */
     pthread_mutex_lock(&s->lock);
+    start_refresher(s);
     nph_status st = scheduler_spec_load(s, db, req->uuid, req->flavor, req->image, req->hints, &spec,
                                         &keep, err);
     spec.avoid_hosts = avoid;
-    bool fresh = s->cache_rows == NULL;
+    bool fresh = s->cache == NULL;
     if (st == NPH_OK)
         st = refresh_hosts(s, db, false, err);
     if (st == NPH_OK)

@@ -1,19 +1,27 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The scheduler as a library: Nova's filter scheduler.  For one instance it
- * loads every node's state, drops the nodes a filter refuses, ranks the rest
- * by the weighers, and claims the best one (a random one of the best
- * host_subset_size) in one transaction that checks the node still has room,
- * trying the next on a conflict.
+ * The scheduler as a library: Nova's filter scheduler over Placement.  For
+ * one instance it takes the node states (loaded again every
+ * host_state_refresh_ms by a thread of its own, with this process's claims
+ * added in between), drops the nodes a filter refuses (first the one that
+ * does Placement's part: room for the flavor's resources, required and
+ * forbidden traits, the image's COMPUTE_IMAGE_TYPE_*), ranks the rest by
+ * the weighers, and claims the best one (a random one of the best
+ * host_subset_size): one transaction writes the instance's allocations
+ * against the node's resource provider, where Placement checks the room
+ * and the provider's generation, and what the caller records.  A node that
+ * filled up meanwhile sends it to the next; a concurrent writer makes it
+ * try the same node again.
  *
  * Configuration read ([filter_scheduler] as in nova.conf): enabled_filters,
  * ram_weight_multiplier, cpu_weight_multiplier, disk_weight_multiplier,
  * num_instances_weight_multiplier, soft_affinity_weight_multiplier,
  * soft_anti_affinity_weight_multiplier, build_failure_weight_multiplier,
  * host_subset_size, max_instances_per_host, isolated_images, isolated_hosts,
- * restrict_isolated_hosts_to_isolated_images; [scheduler] max_attempts;
- * [DEFAULT] cpu/ram/disk_allocation_ratio, service_down_time,
- * default_availability_zone; [database] connection.
+ * restrict_isolated_hosts_to_isolated_images; [scheduler] max_attempts,
+ * host_state_refresh_ms, image_metadata_prefilter; [DEFAULT]
+ * service_down_time, default_availability_zone; [database] connection
+ * (the refresher's own connection).
  */
 #ifndef NPH_SCHEDULER_H
 #define NPH_SCHEDULER_H
@@ -41,6 +49,8 @@ struct nph_schedule_request {
     json_object *hints;      /* scheduler hints (same_host, different_host), may be NULL */
     const char *avoid_host;  /* never this host (a migration's source), may be NULL */
     json_object *attempts;   /* nodes tried already: [{"host", "node", "reason"}], may be NULL */
+    const char *migration;   /* a move: this consumer takes the instance's allocations until
+                              * now (the source's), the instance those on the new node */
     nph_scheduler_claim_fn claim;
     void *opaque;
 };

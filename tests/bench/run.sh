@@ -144,8 +144,8 @@ higher "GET /servers/detail, 1,000 servers: requests/s" "$(value detail_rps "$tm
 echo "(ratio: target / measured for times, measured / target for rates; above 1.0x beats the target)"
 
 # --- the scheduler: default filters and weighers, each decision with its claim.
-"$top_builddir/tests/bench/bench-scheduler" "$tmp/sched-1k.db" 1000 300 >"$tmp/sched-1k" 2>>"$tmp/stderr"
-"$top_builddir/tests/bench/bench-scheduler" "$tmp/sched-10k.db" 10000 60 >"$tmp/sched-10k" 2>>"$tmp/stderr"
+"$top_builddir/tests/bench/bench-scheduler" "$tmp/sched-1k.db" 1000 2000 >"$tmp/sched-1k" 2>>"$tmp/stderr"
+"$top_builddir/tests/bench/bench-scheduler" "$tmp/sched-10k.db" 10000 2000 >"$tmp/sched-10k" 2>>"$tmp/stderr"
 echo
 echo "Scheduler benchmarks (SQLite, one scheduler, nodes on 10 hosts, default filters and weighers)"
 printf "%-52s %17s %15s %9s\n" "benchmark" "measured" "target" "ratio"

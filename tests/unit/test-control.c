@@ -231,8 +231,9 @@ static void test_unbootable_format(void)
     if (!uuid)
         return;
     nph_auto_json *record = wait_state(uuid, "error");
-    ok(record != NULL, "a spawn the driver refuses goes to error");
-    like(fault_message(uuid), "cannot boot vmdk images", "the driver's reason is the fault");
+    ok(record != NULL, "an image no node boots goes to error");
+    like(fault_message(uuid), "with traits COMPUTE_IMAGE_TYPE_VMDK",
+         "the scheduler names the image type no node has (the driver is never asked)");
 }
 
 static void test_bad_task_state(void)

@@ -23,21 +23,43 @@ static bool passes(const char *filter, const struct host_state *h, const struct 
     return f->fn(sched, h, r);
 }
 
-/* A 16-vCPU, 32 GiB, 100 GiB node named compute-N, up and enabled. */
+/* A 16-vCPU (64 at the 4.0 ratio), 32 GiB, 100 GiB node named compute-N,
+ * up and enabled. */
 static struct host_state host(const char *name)
 {
     struct host_state h = { .host = name, .node = name, .hypervisor_type = "QEMU",
-                            .cpu_arch = "x86_64", .zone = "nova", .vcpus = 16,
-                            .memory_mb = 32768, .disk_gb = 100, .up = true, .enabled = true };
+                            .cpu_arch = "x86_64", .zone = "nova", .vcpus = 64,
+                            .memory_mb = 32768, .disk_gb = 100, .up = true, .enabled = true,
+                            .n_res = 3 };
+    h.res[0] = (struct host_resource){ "VCPU", 64, 0, 16 };
+    h.res[1] = (struct host_resource){ "MEMORY_MB", 32768, 0, 32768 };
+    h.res[2] = (struct host_resource){ "DISK_GB", 100, 0, 100 };
     return h;
 }
 
-static struct request_spec request(json_object *extra_specs)
+/* A baremetal node: one unit of its class, nothing else. */
+static struct host_state metal(const char *name, const char *resource_class)
+{
+    struct host_state h = { .host = name, .node = name, .hypervisor_type = "ironic",
+                            .zone = "nova", .resource_class = resource_class, .up = true,
+                            .enabled = true, .n_res = 1 };
+    h.res[0] = (struct host_resource){ resource_class, 1, 0, 1 };
+    return h;
+}
+
+/* 2 vCPUs, 4 GiB, 20 GiB with the extra specs (and image disk_format). */
+static struct request_spec request_for(json_object *extra_specs, const char *disk_format)
 {
     struct request_spec r = { .uuid = "u", .project_id = "p1", .zone = "nova", .vcpus = 2,
                               .memory_mb = 4096, .disk_gb = 20, .extra_specs = extra_specs,
                               .max_per_host = 1 };
+    scheduler_spec_placement(sched, &r, disk_format);
     return r;
+}
+
+static struct request_spec request(json_object *extra_specs)
+{
+    return request_for(extra_specs, NULL);
 }
 
 static json_object *object(const char *text)
@@ -50,22 +72,60 @@ static void resources(void)
     nph_auto_json *specs = object("{}");
     struct host_state h = host("c1");
     struct request_spec r = request(specs);
+    is_int((long long)r.n_res, 3, "a VM flavor asks for VCPU, MEMORY_MB and DISK_GB");
     ok(passes("ResourcesFilter", &h, &r), "a flavor that fits passes");
-    h.memory_mb_used = 30000;
-    ok(!passes("ResourcesFilter", &h, &r), "too little free RAM is refused (ram ratio 1.0)");
-    h.memory_mb_used = 0;
-    h.vcpus_used = 63;
-    ok(!passes("ResourcesFilter", &h, &r), "vCPUs count with the 4.0 ratio: 64 - 63 < 2");
-    h.vcpus_used = 62;
+    h.res[1].used = 30000;
+    ok(!passes("ResourcesFilter", &h, &r), "too little free RAM is refused");
+    h.res[1].used = 0;
+    h.res[0].used = 63;
+    ok(!passes("ResourcesFilter", &h, &r), "vCPUs: 64 - 63 < 2");
+    h.res[0].used = 62;
     ok(passes("ResourcesFilter", &h, &r), "and 64 - 62 = 2 fits");
-    struct host_state bm = host("ironic");
-    bm.resource_class = "CUSTOM_BAREMETAL_GOLD";
+    h.res[0].max_unit = 1;
+    ok(!passes("ResourcesFilter", &h, &r), "more than max_unit in one allocation is refused");
+    h = host("c1");
+    struct host_state bm = metal("ironic", "CUSTOM_BAREMETAL_GOLD");
     ok(!passes("ResourcesFilter", &bm, &r), "a VM flavor never lands on a baremetal node");
-    r.resource_class = "CUSTOM_BAREMETAL_GOLD";
+    nph_auto_json *gold = object("{\"resources:CUSTOM_BAREMETAL_GOLD\": \"1\", "
+                                 "\"resources:VCPU\": \"0\", \"resources:MEMORY_MB\": \"0\", "
+                                 "\"resources:DISK_GB\": \"0\"}");
+    r = request(gold);
+    is_int((long long)r.n_res, 1, "a baremetal flavor asks for its one class only");
+    is_str(r.resource_class, "CUSTOM_BAREMETAL_GOLD", "and names it");
     ok(passes("ResourcesFilter", &bm, &r), "a baremetal flavor takes a free node of its class");
-    bm.instances = 1;
+    bm.res[0].used = 1;
     ok(!passes("ResourcesFilter", &bm, &r), "but not one already in use");
     ok(!passes("ResourcesFilter", &h, &r), "and never a VM host");
+    struct host_state silver = metal("ironic-2", "CUSTOM_BAREMETAL_SILVER");
+    ok(!passes("ResourcesFilter", &silver, &r), "nor a node of another class");
+}
+
+static void traits(void)
+{
+    nph_auto_json *specs = object("{\"trait:HW_CPU_X86_AVX2\": \"required\", "
+                                  "\"trait:CUSTOM_SLOW\": \"forbidden\"}");
+    nph_auto_json *props = object("{\"trait:CUSTOM_LICENSED\": \"required\"}");
+    struct request_spec r = { .vcpus = 1, .extra_specs = specs, .image_props = props };
+    scheduler_spec_placement(sched, &r, "vmdk");
+    is_int((long long)r.n_required, 3, "required: the flavor's, the image's and the disk format's");
+    is_str(r.required[2], "COMPUTE_IMAGE_TYPE_VMDK", "a vmdk image needs COMPUTE_IMAGE_TYPE_VMDK");
+    is_int((long long)r.n_forbidden, 1, "forbidden: the flavor's");
+    /* The load's traits: bit 0 AVX2, 1 CUSTOM_LICENSED, 2 VMDK, 3 CUSTOM_SLOW. */
+    uint64_t all = 0x7, slow = 0xf, no_vmdk = 0x3;
+    r.required_bits[0] = 0, r.required_bits[1] = 1, r.required_bits[2] = 2;
+    r.forbidden_bits[0] = 3;
+    struct host_state h = host("c1");
+    h.traits = &all;
+    ok(passes("ResourcesFilter", &h, &r), "a node with every required trait passes");
+    h.traits = &no_vmdk;
+    ok(!passes("ResourcesFilter", &h, &r), "a node that cannot boot vmdk is refused");
+    h.traits = &slow;
+    ok(!passes("ResourcesFilter", &h, &r), "a node with a forbidden trait is refused");
+    h.traits = NULL;
+    ok(!passes("ResourcesFilter", &h, &r), "a node without traits is refused");
+    r.required_bits[2] = -1;
+    h.traits = &all;
+    ok(!passes("ResourcesFilter", &h, &r), "a trait no node has refuses them all");
 }
 
 static void state_and_zone(void)
@@ -97,11 +157,13 @@ static void capabilities_and_image(void)
     ok(!passes("ComputeCapabilitiesFilter", &h, &r), "another hypervisor type is refused");
     nph_auto_json *props = object("{\"hypervisor_type\": \"vmware\"}");
     r.image_props = props;
+    scheduler_spec_placement(sched, &r, NULL);
     ok(!passes("ImagePropertiesFilter", &(struct host_state){ .hypervisor_type = "QEMU" }, &r),
        "ImagePropertiesFilter: a vmware image is refused by a QEMU host");
     ok(passes("ImagePropertiesFilter", &h, &r), "and accepted by a VMware one (case-blind)");
     nph_auto_json *arch = object("{\"hw_architecture\": \"aarch64\"}");
     r.image_props = arch;
+    scheduler_spec_placement(sched, &r, NULL);
     h = host("c1");
     ok(!passes("ImagePropertiesFilter", &h, &r), "an aarch64 image is refused by an x86_64 host");
 }
@@ -199,6 +261,7 @@ int main(void)
     if (!ok(nph_scheduler_new(cfg, &sched, &err) == NPH_OK, "a scheduler with isolated hosts"))
         return 1;
     resources();
+    traits();
     state_and_zone();
     capabilities_and_image();
     aggregates();
