@@ -5,8 +5,8 @@
 # active, polled every 10 ms) measured in the same run on the same nodes.
 # The target is the bare time plus 0.5 s.  Prints its rows; run.sh calls it.
 set -eu
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/nph-bench-ironic-XXXXXX")
 peer="bash $top_srcdir/tests/peers/ironic.sh"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/nph-bench-ironic-XXXXXX")
 aio_pid=
 cleanup() {
   [ -z "$aio_pid" ] || { kill -TERM "$aio_pid" 2>/dev/null; wait "$aio_pid" 2>/dev/null || true; }
