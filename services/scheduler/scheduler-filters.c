@@ -31,8 +31,11 @@ static bool resources_filter(const nph_scheduler *s, const struct host_state *h,
 {
     (void)s;
     for (size_t i = 0; i < r->n_res; i++) {
-        const struct host_resource *have =
-            scheduler_host_resource((struct host_state *)h, r->res[i].resource_class);
+        const struct host_resource *have = NULL;
+        for (size_t k = 0; k < h->n_res && !have; k++) /* unbound: compare the names */
+            if (r->res[i].bound ? h->res[k].resource_class == r->res[i].bound
+                                : strcmp(h->res[k].resource_class, r->res[i].resource_class) == 0)
+                have = &h->res[k];
         if (!have || r->res[i].amount > have->capacity - have->used ||
             r->res[i].amount > have->max_unit)
             return false;
@@ -58,7 +61,7 @@ static bool availability_zone_filter(const nph_scheduler *s, const struct host_s
                                      const struct request_spec *r)
 {
     (void)s;
-    return !r->zone || strcmp(h->zone, r->zone) == 0;
+    return !r->zone || h->zone == r->zone || strcmp(h->zone, r->zone) == 0;
 }
 
 /* "capabilities:hypervisor_type": "QEMU", with Nova's operators (s== ,

@@ -181,6 +181,10 @@ static nph_status load_traits(nph_db *db, struct hosts_load *l, json_object *by_
 
 void scheduler_spec_bind_traits(struct request_spec *spec, const struct hosts_load *load)
 {
+    for (size_t i = 0; i < spec->n_res; i++) {
+        json_object *name = sched_member(load->names, spec->res[i].resource_class);
+        spec->res[i].bound = name ? json_object_get_string(name) : NULL;
+    }
     for (size_t i = 0; i < spec->n_required; i++) {
         json_object *bit = sched_member(load->trait_index, spec->required[i]);
         spec->required_bits[i] = bit ? json_object_get_int(bit) : -1;
@@ -236,6 +240,7 @@ static nph_status fill_hosts(nph_scheduler *s, nph_db *db, struct hosts_load *l,
         return nph_error_set(err, NPH_ERR_NO_MEMORY, "out of memory");
     json_object *names = json_object_new_object();
     json_object_array_add(l->rows, names);
+    l->names = names;
     json_object_array_add(l->rows, json_object_get(nodes));
     json_object_array_add(l->rows, json_object_get(aggregates));
     for (size_t i = 0; i < l->n; i++) {
@@ -256,7 +261,6 @@ static nph_status fill_hosts(nph_scheduler *s, nph_db *db, struct hosts_load *l,
         h->zone = s->default_az;
         h->aggregates = aggregates_of(aggregates, h->host, &h->zone);
         json_object_array_add(l->rows, h->aggregates);
-        h->build_failures = num(s->build_failures, h->host);
         if (h->uuid)
             json_object_object_add(by_uuid, h->uuid, json_object_new_int64((int64_t)i));
     }
@@ -424,7 +428,7 @@ void scheduler_spec_placement(const nph_scheduler *s, struct request_spec *spec,
     if (!spec->image_arch)
         spec->image_arch = sched_text(spec->image_props, "architecture");
     nph_image_format format;
-    if (s->image_metadata_prefilter && disk_format &&
+    if (s && s->image_metadata_prefilter && disk_format &&
         nph_image_format_parse(disk_format, &format, NULL) == NPH_OK)
         add_trait(spec->required, &spec->n_required, nph_image_format_trait(format));
 }
@@ -447,7 +451,9 @@ nph_status scheduler_spec_load(nph_scheduler *s, nph_db *db, const char *uuid, j
     spec->uuid = uuid;
     spec->project_id = sched_text(row, "project_id");
     spec->user_id = sched_text(row, "user_id");
-    spec->zone = sched_text(row, "availability_zone") ? sched_text(row, "availability_zone") : s->default_az;
+    spec->zone = sched_text(row, "availability_zone");
+    if (!spec->zone || strcmp(spec->zone, s->default_az) == 0)
+        spec->zone = s->default_az; /* the usual zone: the filter compares pointers */
     spec->vcpus = num(flavor, "vcpus");
     spec->memory_mb = num(flavor, "memory_mb");
     spec->disk_gb = num(flavor, "root_gb") + num(flavor, "ephemeral_gb");

@@ -61,6 +61,7 @@ struct request_spec {
      * of trait:NAME=required|forbidden and of the image's disk_format. */
     struct {
         const char *resource_class;
+        const char *bound;            /* the load's interned name (NULL: no node has it) */
         int64_t amount;
     } res[SCHED_MAX_RESOURCES];
     size_t n_res;
@@ -133,6 +134,7 @@ struct hosts_load {
     struct host_state *hosts;
     size_t n;
     json_object *rows;         /* the rows, aggregates and interned names */
+    json_object *names;        /* resource class name -> the interned string */
     json_object *trait_index;  /* trait name -> bit number */
     uint64_t *trait_bits;      /* n * trait_words words */
     size_t trait_words;
@@ -153,9 +155,16 @@ void scheduler_hosts_free(struct hosts_load *load);
 /* Fill the spec's Placement part (res, required, forbidden, resource_class)
  * and image_hypervisor and image_arch from its vcpus, memory_mb, disk_gb,
  * extra_specs and image_props. */
+/* s may be NULL: no image prefilter. */
 void scheduler_spec_placement(const nph_scheduler *s, struct request_spec *spec,
                               const char *disk_format);
-/* The request's traits as bit numbers of `load`. */
+/* scheduler-heal.c: the request's amounts as allocations on one provider
+ * (out has room for SCHED_MAX_RESOURCES). */
+struct placement_allocation;
+size_t scheduler_allocations_for(const struct request_spec *r, const char *provider_uuid,
+                                 struct placement_allocation *out);
+/* The request's traits as bit numbers of `load`, and its resource classes
+ * as the load's interned names (so the filter compares pointers). */
 void scheduler_spec_bind_traits(struct request_spec *spec, const struct hosts_load *load);
 /* The node's inventory of `resource_class`, or NULL. */
 struct host_resource *scheduler_host_resource(struct host_state *h, const char *resource_class);
