@@ -38,6 +38,7 @@ static void stop_peer(void)
              getenv("top_srcdir"), peer_dir, peer_dir);
     if (system(cmd) != 0)
         printf("# stopping Ironic failed\n");
+    test_tmpdir_remove();
 }
 
 static void start_peer(void)
