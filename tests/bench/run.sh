@@ -165,3 +165,10 @@ if [ -e "$top_builddir/drivers/libvirt/.libs/libvirt.so" ]; then
     echo; echo "libvirt driver benchmarks: not run (a system libvirtd needs root)"
   fi
 fi
+
+# --- baremetal: the ironic driver against a real Ironic, when it was built.
+if [ -f "$top_builddir/drivers/ironic-baremetal/.libs/ironic.so" ]; then
+  bash "$top_srcdir/tests/bench/ironic.sh"
+else
+  echo; echo "Baremetal benchmarks: not run (the ironic driver was not built)"
+fi
