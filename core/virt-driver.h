@@ -45,7 +45,7 @@ extern "C" {
 #endif
 
 #define NPH_DRIVER_ABI_MAJOR 1
-#define NPH_DRIVER_ABI_MINOR 0
+#define NPH_DRIVER_ABI_MINOR 1
 
 #if defined(__GNUC__)
 #define NPH_PRINTF(fmt_idx, arg_idx) __attribute__((format(printf, fmt_idx, arg_idx)))
@@ -245,6 +245,15 @@ struct nph_node_resources {
     uint64_t local_gb_used;
     const char *cpu_info;            /* JSON object text, or NULL */
     const char *resource_class;      /* baremetal: CUSTOM_BAREMETAL_GOLD; else NULL */
+
+    /* ABI 1.1 ------------------------------------------------------------ */
+
+    /* A baremetal node that is not ready for a new server (in maintenance,
+     * not available, with an unknown power state or a server on it), as
+     * Nova's ironic driver reports it: its one unit of resource_class is
+     * reserved, so the scheduler passes it by.  Drivers of ABI 1.0 leave it
+     * false. */
+    bool reserved;
 };
 
 /* What get_info() reports about one guest. */

@@ -58,7 +58,7 @@ check "driver options lists the module's options" contains "$tmp/opts" "node_cou
 check "--help exits 0" test $? -eq 0
 check "--help documents driver list" contains "$tmp/help" "driver list"
 "$manage" --version >"$tmp/version" 2>&1
-check "--version names the driver ABI" contains "$tmp/version" "driver ABI 1.0"
+check "--version names the driver ABI" contains "$tmp/version" "driver ABI 1.1"
 "$manage" frobnicate >"$tmp/usage" 2>&1
 check "an unknown command exits 2" test $? -eq 2
 check "and says which" contains "$tmp/usage" "unknown command 'frobnicate'"

@@ -33,7 +33,7 @@ libdir=$(var libdir)
 bindir="$(dirname "$libdir")/bin"
 check "the driver header is installed as <nephele/virt-driver.h>" \
   test -f "$(var includedir)/nephele/virt-driver.h"
-check "pkg-config names ABI 1.0" test "$(pkg-config --variable=abi nephele-driver)" = 1.0
+check "pkg-config names ABI 1.1" test "$(pkg-config --variable=abi nephele-driver)" = 1.1
 
 for so in "$plugindir"/*.so; do
   syms=$(nm -D --defined-only "$so" | awk '{print $3}')

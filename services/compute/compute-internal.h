@@ -21,8 +21,12 @@ struct nph_compute {
     char topic[300];
     nph_bus *bus;
     nph_driver_set drivers;
+    /* The node map, listed again at every report: an Ironic node may come
+     * or go.  Only the reporting thread writes it, under the write lock. */
+    pthread_rwlock_t nodes_lock;
     struct node_entry *nodes;
     size_t n_nodes;
+    bool pruned; /* the conductor knows the current node set */
     int64_t rpc_timeout_ms;
     int64_t report_interval_s, sync_interval_s, resource_interval_s;
 

@@ -45,53 +45,114 @@ nph_driver *compute_driver_for(nph_compute *c, const char *node)
     if (!node)
         return NULL;
     struct node_entry key = { (char *)node, NULL };
+    pthread_rwlock_rdlock(&c->nodes_lock);
     struct node_entry *e = bsearch(&key, c->nodes, c->n_nodes, sizeof(key), compare_nodes);
-    return e ? e->drv : NULL;
+    nph_driver *drv = e ? e->drv : NULL;
+    pthread_rwlock_unlock(&c->nodes_lock);
+    return drv;
 }
 
-struct node_collect {
-    nph_compute *c;
-    nph_driver *drv;
+struct node_map {
+    struct node_entry *nodes;
+    size_t n;
+    nph_driver *drv; /* the driver listing now */
     bool failed;
 };
 
+static void node_map_free(struct node_entry *nodes, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(nodes[i].name);
+    free(nodes);
+}
+
 static void collect_node(void *opaque, const char *node)
 {
-    struct node_collect *nc = opaque;
-    nph_compute *c = nc->c;
-    struct node_entry *grown = realloc(c->nodes, (c->n_nodes + 1) * sizeof(*grown));
+    struct node_map *m = opaque;
+    struct node_entry *grown = realloc(m->nodes, (m->n + 1) * sizeof(*grown));
     char *name = strdup(node);
     if (!grown || !name) {
         free(name);
         if (grown)
-            c->nodes = grown;
-        nc->failed = true;
+            m->nodes = grown;
+        m->failed = true;
         return;
     }
-    c->nodes = grown;
-    c->nodes[c->n_nodes++] = (struct node_entry){ name, nc->drv };
+    m->nodes = grown;
+    m->nodes[m->n++] = (struct node_entry){ name, m->drv };
 }
 
-/* Build the node map; two drivers claiming one node name is a config error. */
-static nph_status map_nodes(nph_compute *c, nph_error *err)
+/* Every driver's nodes, sorted; two drivers claiming one node name is a
+ * config error. */
+static nph_status list_all_nodes(nph_compute *c, struct node_map *m, nph_error *err)
 {
     for (size_t i = 0; i < c->drivers.count; i++) {
-        struct node_collect nc = { c, c->drivers.drivers[i], false };
-        nph_status st = NPH_DRIVER_CALL(nc.drv, list_nodes, err, collect_node, &nc);
+        m->drv = c->drivers.drivers[i];
+        nph_status st = NPH_DRIVER_CALL(m->drv, list_nodes, err, collect_node, m);
         if (st != NPH_OK)
-            return nph_error_prefix(err, "driver '%s': ", nph_driver_name(nc.drv));
-        if (nc.failed)
+            return nph_error_prefix(err, "driver '%s': ", nph_driver_name(m->drv));
+        if (m->failed)
             return nph_error_set(err, NPH_ERR_NO_MEMORY, "out of memory listing nodes");
     }
-    qsort(c->nodes, c->n_nodes, sizeof(*c->nodes), compare_nodes);
-    for (size_t i = 1; i < c->n_nodes; i++)
-        if (strcmp(c->nodes[i - 1].name, c->nodes[i].name) == 0)
+    qsort(m->nodes, m->n, sizeof(*m->nodes), compare_nodes);
+    for (size_t i = 1; i < m->n; i++)
+        if (strcmp(m->nodes[i - 1].name, m->nodes[i].name) == 0)
             return nph_error_set(err, NPH_ERR_INVALID,
                                  "node '%s' is claimed by drivers '%s' and '%s'; give them "
                                  "different node_name_prefix values",
-                                 c->nodes[i].name, nph_driver_name(c->nodes[i - 1].drv),
-                                 nph_driver_name(c->nodes[i].drv));
+                                 m->nodes[i].name, nph_driver_name(m->nodes[i - 1].drv),
+                                 nph_driver_name(m->nodes[i].drv));
     return NPH_OK;
+}
+
+static bool same_nodes(const struct node_map *m, const struct node_entry *nodes, size_t n)
+{
+    if (m->n != n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(m->nodes[i].name, nodes[i].name) != 0 || m->nodes[i].drv != nodes[i].drv)
+            return false;
+    return true;
+}
+
+/* List the nodes again and swap the map in; *changed when they differ. */
+static nph_status map_nodes(nph_compute *c, bool *changed, nph_error *err)
+{
+    struct node_map m = { 0 };
+    nph_status st = list_all_nodes(c, &m, err);
+    if (st != NPH_OK) {
+        node_map_free(m.nodes, m.n);
+        return st;
+    }
+    *changed = !same_nodes(&m, c->nodes, c->n_nodes);
+    if (!*changed) {
+        node_map_free(m.nodes, m.n);
+        return NPH_OK;
+    }
+    if (c->n_nodes)
+        nph_info("compute %s now has %zu node(s) (had %zu)", c->host, m.n, c->n_nodes);
+    pthread_rwlock_wrlock(&c->nodes_lock);
+    struct node_entry *old = c->nodes;
+    size_t n_old = c->n_nodes;
+    c->nodes = m.nodes;
+    c->n_nodes = m.n;
+    pthread_rwlock_unlock(&c->nodes_lock);
+    node_map_free(old, n_old);
+    return NPH_OK;
+}
+
+/* Tell the conductor the node set, so the nodes that went are removed. */
+static nph_status prune_nodes(nph_compute *c, nph_error *err)
+{
+    nph_auto_json *args = json_object_new_object();
+    json_object *names = json_object_new_array();
+    nph_json_add_string(args, "host", c->host);
+    for (size_t i = 0; i < c->n_nodes; i++)
+        json_object_array_add(names, json_object_new_string(c->nodes[i].name));
+    json_object_object_add(args, "nodes", names);
+    nph_status st = compute_call(c, "compute_nodes_prune", args, NULL, err);
+    c->pruned = st == NPH_OK;
+    return st;
 }
 
 /* What the node's driver can do, by name: placement turns them into
@@ -131,6 +192,7 @@ static json_object *node_json(nph_compute *c, const struct node_entry *e, nph_er
     nph_json_add_int(n, "local_gb_used", (int64_t)r.local_gb_used);
     nph_json_add_string(n, "cpu_info", r.cpu_info);
     nph_json_add_string(n, "resource_class", r.resource_class);
+    nph_json_add_bool(n, "reserved", r.reserved);
     nph_json_add_string(n, "driver", nph_driver_name(e->drv));
     add_capabilities(n, e->drv);
     return n;
@@ -138,7 +200,8 @@ static json_object *node_json(nph_compute *c, const struct node_entry *e, nph_er
 
 nph_status compute_report_nodes(nph_compute *c, nph_error *err)
 {
-    nph_status st = NPH_OK;
+    bool changed = false;
+    nph_status st = map_nodes(c, &changed, err);
     for (size_t i = 0; st == NPH_OK && i < c->n_nodes; i += NODES_PER_REPORT) {
         nph_auto_json *args = json_object_new_object();
         json_object *nodes = json_object_new_array();
@@ -154,6 +217,8 @@ nph_status compute_report_nodes(nph_compute *c, nph_error *err)
         if (st == NPH_OK)
             st = compute_call(c, "compute_node_update", args, NULL, err);
     }
+    if (st == NPH_OK && (changed || !c->pruned))
+        st = prune_nodes(c, err);
     return st;
 }
 
@@ -220,13 +285,12 @@ nph_status nph_compute_start(const nph_config *cfg, const char *host, nph_bus *b
         pthread_mutex_init(&c->stripes[i], NULL);
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->wake, NULL);
+    pthread_rwlock_init(&c->nodes_lock, NULL);
 
     int64_t workers = 8;
     nph_status st = read_config(c, cfg, &workers, err);
     if (st == NPH_OK)
         st = load_drivers(c, cfg, err);
-    if (st == NPH_OK)
-        st = map_nodes(c, err);
     if (st == NPH_OK)
         st = compute_heartbeat(c, err);
     if (st == NPH_OK)
@@ -253,9 +317,8 @@ void nph_compute_free(nph_compute *c)
         return;
     compute_periodic_stop(c);
     nph_driver_set_clear(&c->drivers);
-    for (size_t i = 0; i < c->n_nodes; i++)
-        free(c->nodes[i].name);
-    free(c->nodes);
+    node_map_free(c->nodes, c->n_nodes);
+    pthread_rwlock_destroy(&c->nodes_lock);
     free(c->event_uuids);
     for (int i = 0; i < COMPUTE_LOCK_STRIPES; i++)
         pthread_mutex_destroy(&c->stripes[i]);

@@ -45,17 +45,14 @@ static nph_status compute_topic(const char *host, char *topic, size_t len, nph_e
     return NPH_OK;
 }
 
-/* A build that failed on max_attempts nodes ends: *why names each. */
-static bool too_many_attempts(nph_conductor *c, json_object *attempts, nph_error *why)
+/* `intro` and then every failed attempt, into *why. */
+static void name_attempts(json_object *attempts, const char *intro, nph_error *why)
 {
     size_t n = json_object_is_type(attempts, json_type_array) ? json_object_array_length(attempts) : 0;
-    if ((int64_t)n < nph_scheduler_max_attempts(c->scheduler))
-        return false;
     json_object *h = NULL;
     char message[NPH_ERROR_MESSAGE_MAX] = "", *p = message;
     size_t left = sizeof(message);
-    int w = snprintf(p, left, "Exceeded maximum number of retries. Exhausted all hosts available "
-                              "for retrying build failures:");
+    int w = snprintf(p, left, "%s", intro);
     for (size_t i = 0; i < n && w > 0 && (size_t)w < left; i++) {
         p += w;
         left -= (size_t)w;
@@ -67,6 +64,16 @@ static bool too_many_attempts(nph_conductor *c, json_object *attempts, nph_error
                      json_object_get_string(h), json_object_get_string(nd), json_object_get_string(r));
     }
     nph_error_set(why, NPH_ERR_BACKEND, "%s", message);
+}
+
+/* A build that failed on max_attempts nodes ends: *why names each. */
+static bool too_many_attempts(nph_conductor *c, json_object *attempts, nph_error *why)
+{
+    size_t n = json_object_is_type(attempts, json_type_array) ? json_object_array_length(attempts) : 0;
+    if ((int64_t)n < nph_scheduler_max_attempts(c->scheduler))
+        return false;
+    name_attempts(attempts, "Exceeded maximum number of retries. Exhausted all hosts available "
+                            "for retrying build failures:", why);
     return true;
 }
 
@@ -101,7 +108,16 @@ static nph_status schedule_one(nph_conductor *c, nph_db *db, const char *uuid, j
         .uuid = uuid, .flavor = flavor, .image = image, .hints = hints, .attempts = attempts,
         .claim = nph_scheduler_claim_instance, .opaque = (void *)uuid,
     };
-    return conductor_select(c, db, &wanted, host, node, why);
+    st = conductor_select(c, db, &wanted, host, node, why);
+    if (st == NPH_ERR_NOT_FOUND && json_object_is_type(attempts, json_type_array) &&
+        json_object_array_length(attempts) > 0) {
+        /* No node left for a reschedule: the fault keeps why the earlier
+         * ones failed (a deploy Ironic failed, say). */
+        char intro[NPH_ERROR_MESSAGE_MAX];
+        snprintf(intro, sizeof(intro), "%s. The build failed before:", why->message);
+        name_attempts(attempts, intro, why);
+    }
+    return st;
 }
 
 /* Hand a claimed build to its compute host. */

@@ -145,13 +145,14 @@ nph_status conductor_service_update(nph_conductor *c, nph_db *db, json_object *a
     return st == NPH_OK ? nph_db_service_upsert(db, host, binary, topic, err) : st;
 }
 
-/* The node's columns: the report less the capability names, which only
- * placement reads. */
+/* The node's columns: the report less the capability names and the
+ * reserved flag, which only placement reads. */
 static json_object *node_columns(json_object *node)
 {
     json_object *cols = json_object_new_object();
     json_object_object_foreach(node, key, val) {
-        if (strcmp(key, "capabilities") != 0 && strcmp(key, "image_formats") != 0)
+        if (strcmp(key, "capabilities") != 0 && strcmp(key, "image_formats") != 0 &&
+            strcmp(key, "reserved") != 0)
             json_object_object_add(cols, key, json_object_get(val));
     }
     return cols;
@@ -203,6 +204,59 @@ nph_status conductor_compute_node_update(nph_conductor *c, nph_db *db, json_obje
     if (one && nodes)
         sync_placement(c, db, host, nodes);
     return NPH_OK;
+}
+
+/* Soft-delete one compute node and remove its resource provider; a
+ * provider that still has allocations stays (and says so). */
+static nph_status node_remove(nph_db *db, const char *host, json_object *row, nph_error *err)
+{
+    const char *name = json_object_get_string(json_object_object_get(row, "hypervisor_hostname"));
+    const char *uuid = json_object_get_string(json_object_object_get(row, "uuid"));
+    const char *params[] = { host, name };
+    nph_status st = nph_db_execute(db,
+                                   "UPDATE compute_nodes SET deleted = id WHERE host = ? AND "
+                                   "hypervisor_hostname = ? AND deleted = 0",
+                                   params, 2, NULL, err);
+    if (st != NPH_OK)
+        return st;
+    nph_info("compute node %s of %s is gone from its driver; removed", name, host);
+    placement_error perr = PLACEMENT_ERROR_INIT;
+    if (uuid && placement_provider_delete(db, uuid, &perr) != NPH_OK &&
+        perr.e.code != NPH_ERR_NOT_FOUND)
+        nph_warn("resource provider %s of the removed node %s stays: %s", uuid, name,
+                 perr.e.message);
+    return NPH_OK;
+}
+
+nph_status conductor_compute_nodes_prune(nph_conductor *c, nph_db *db, json_object *args,
+                                         json_object **result, nph_error *err)
+{
+    (void)c;
+    (void)result;
+    const char *host;
+    json_object *nodes = NULL;
+    nph_status st = arg_string(args, "host", &host, err);
+    if (st == NPH_OK)
+        st = nph_json_get_array(args, "nodes", true, &nodes, err);
+    if (st != NPH_OK)
+        return st;
+    nph_auto_json *keep = json_object_new_object();
+    for (size_t i = 0; i < json_object_array_length(nodes); i++)
+        json_object_object_add(keep, json_object_get_string(json_object_array_get_idx(nodes, i)),
+                               NULL);
+    nph_auto_json *rows = NULL;
+    const char *params[] = { host };
+    st = nph_db_select_rows(db,
+                            "SELECT uuid, hypervisor_hostname FROM compute_nodes WHERE host = ? AND "
+                            "deleted = 0",
+                            params, 1, &rows, err);
+    for (size_t i = 0; st == NPH_OK && i < json_object_array_length(rows); i++) {
+        json_object *row = json_object_array_get_idx(rows, i);
+        const char *name = json_object_get_string(json_object_object_get(row, "hypervisor_hostname"));
+        if (name && !json_object_object_get_ex(keep, name, NULL))
+            st = node_remove(db, host, row, err);
+    }
+    return st;
 }
 
 /* A snapshot's outcome from a compute host: "changes" may set status, size,

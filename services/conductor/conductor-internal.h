@@ -50,6 +50,10 @@ nph_status conductor_image_update(nph_conductor *c, nph_db *db, json_object *arg
                                   json_object **result, nph_error *err);
 nph_status conductor_service_update(nph_conductor *c, nph_db *db, json_object *args,
                                     json_object **result, nph_error *err);
+/* The host's nodes are exactly "nodes" now: the others (an Ironic node
+ * deleted, say) go, with their resource providers. */
+nph_status conductor_compute_nodes_prune(nph_conductor *c, nph_db *db, json_object *args,
+                                         json_object **result, nph_error *err);
 nph_status conductor_compute_node_update(nph_conductor *c, nph_db *db, json_object *args,
                                          json_object **result, nph_error *err);
 

@@ -23,6 +23,7 @@ static const struct {
     { "build_instance", conductor_build_instance },
     { "build_instances", conductor_build_instances },
     { "compute_node_update", conductor_compute_node_update },
+    { "compute_nodes_prune", conductor_compute_nodes_prune },
     { "delete_instance", conductor_delete_instance },
     { "image_update", conductor_image_update },
     { "migration_get", conductor_migration_get },

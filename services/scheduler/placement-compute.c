@@ -111,7 +111,8 @@ static json_object *wanted_traits(json_object *node, bool disabled)
     return set;
 }
 
-/* VCPU, MEMORY_MB and DISK_GB, or one unit of a baremetal node's class. */
+/* VCPU, MEMORY_MB and DISK_GB, or one unit of a baremetal node's class,
+ * reserved while the node is not ready for a server. */
 static size_t wanted_inventory(json_object *node, const struct placement_ratios *ratios,
                                struct placement_inventory inv[3])
 {
@@ -121,6 +122,9 @@ static size_t wanted_inventory(json_object *node, const struct placement_ratios 
         placement_normalize_class(rc, name);
         placement_inventory_defaults(&inv[0], name);
         inv[0].total = inv[0].max_unit = 1;
+        json_object *reserved = NULL;
+        json_object_object_get_ex(node, "reserved", &reserved);
+        inv[0].reserved = json_object_get_boolean(reserved) ? 1 : 0;
         return 1;
     }
     static const char *const classes[] = { "VCPU", "MEMORY_MB", "DISK_GB" };

@@ -173,3 +173,10 @@ else
   echo
   echo "vSphere benchmarks: not run (the vmware driver was not built)"
 fi
+
+# --- baremetal: the ironic driver against a real Ironic, when it was built.
+if [ -f "$top_builddir/drivers/ironic-baremetal/.libs/ironic.so" ]; then
+  bash "$top_srcdir/tests/bench/ironic.sh"
+else
+  echo; echo "Baremetal benchmarks: not run (the ironic driver was not built)"
+fi

@@ -1,13 +1,13 @@
 # Start nephele-aio from the build tree on a free loopback port in a data
 # directory; stop it by PID.  Source after lib/tap.sh.
 #   start_aio DIR [EXTRA ARGS...]   sets aio_pid, aio_endpoint (http://127.0.0.1:PORT/v2.1)
-#   AIO_PLUGIN_PATH                 where drivers are found (default: the fake driver's)
+#   AIO_PLUGIN_PATH                 driver module folders besides the fake driver's
 #   AIO_DRIVER                      --driver for a new DIR (default fake: no real guests)
 #   stop_aio                        SIGTERM, then wait (SIGKILL after 20 s)
 aio_pid=
 start_aio() {
   local dir=$1; shift
-  NEPHELE_PLUGIN_PATH="${AIO_PLUGIN_PATH:-$top_builddir/drivers/fake/.libs}" \
+  NEPHELE_PLUGIN_PATH="$top_builddir/drivers/fake/.libs${AIO_PLUGIN_PATH:+:$AIO_PLUGIN_PATH}" \
     "$top_builddir/services/aio/nephele-aio" --data-dir "$dir" --listen 127.0.0.1:0 \
     --driver "${AIO_DRIVER:-fake}" "$@" \
     >"$dir.out" 2>"$dir.log" &

@@ -101,13 +101,13 @@ static void test_abi(void)
     expect_error("abi2.conf", "[driver]\nmodule = abi-major\n", NPH_ERR_INVALID,
                  "abi2.conf:2: key 'module' in [driver]: module 'abi-major' (", "other ABI major refused");
     expect_error("abi2.conf", "[driver]\nmodule = abi-major\n", NPH_ERR_INVALID,
-                 "was built for driver ABI 2.0, but this Nephele expects ABI 1.x (1.0): it is not "
+                 "was built for driver ABI 2.0, but this Nephele expects ABI 1.x (1.1): it is not "
                  "binary compatible",
                  "refusal names both ABIs");
     expect_error("abi2.conf", "[driver]\nmodule = abi-major\n", NPH_ERR_INVALID,
                  "/abi-major.so)", "refusal names the path");
     expect_error("newer.conf", "[driver]\nmodule = abi-newer\n", NPH_ERR_INVALID,
-                 "was built for driver ABI 1.7, newer than this Nephele's 1.0", "newer minor refused");
+                 "was built for driver ABI 1.8, newer than this Nephele's 1.1", "newer minor refused");
     expect_error("unresolved.conf", "[driver]\nmodule = unresolved\n", NPH_ERR_INVALID,
                  "undefined symbol: nph_test_symbol_nobody_defines",
                  "unresolved symbol fails at load with the linker's reason");
