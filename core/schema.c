@@ -184,7 +184,20 @@ static const char migration_4[] =
     " UNIQUE (consumer_uuid, provider_id, resource_class));"
     "CREATE INDEX allocations_provider_idx ON allocations (provider_id, resource_class);";
 
-static const char *const migrations[] = { migration_1, migration_2, migration_3, migration_4 };
+/* 5: console tokens, as Nova's console_auth_tokens: only the token's hash is
+ * kept; expires is seconds since the epoch. */
+static const char migration_5[] =
+    "CREATE TABLE console_auth_tokens ("
+    " id {ID}, token_hash VARCHAR(255) NOT NULL UNIQUE, console_type VARCHAR(255) NOT NULL,"
+    " host VARCHAR(255) NOT NULL, port INTEGER NOT NULL, tls_port INTEGER,"
+    " internal_access_path VARCHAR(255), access_url_base VARCHAR(255),"
+    " instance_uuid VARCHAR(36) NOT NULL, expires BIGINT NOT NULL, created_at VARCHAR(32),"
+    " updated_at VARCHAR(32));"
+    "CREATE INDEX console_auth_tokens_instance_uuid_idx ON console_auth_tokens (instance_uuid);"
+    "CREATE INDEX console_auth_tokens_expires_idx ON console_auth_tokens (expires);";
+
+static const char *const migrations[] = { migration_1, migration_2, migration_3, migration_4,
+                                          migration_5 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 int nph_db_schema_latest(void)

@@ -122,7 +122,7 @@ plugin_dir = $top_builddir/drivers/fake/.libs
 sync_power_state_interval = 2
 EOT
   "$manage" --config-file "$dir/nephele.conf" db sync >"$dir/sync.out" 2>&1
-  check "$label: nephele-manage db sync" grep -q "version 4" "$dir/sync.out"
+  check "$label: nephele-manage db sync" grep -q "version 5" "$dir/sync.out"
   start_daemon "cond1_$label" "$conductor" "$dir/nephele.conf"
   start_daemon "cond2_$label" "$conductor" "$dir/nephele.conf"
   start_daemon "compute_$label" "$compute" "$dir/nephele.conf"
