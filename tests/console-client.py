@@ -6,6 +6,9 @@
       ?token=...), read the VNC server's "RFB 003.008" through the proxy,
       answer it and read the security types; a ping must come back as a pong
       and a close as a close.  Prints what it saw, one fact a line.
+  console-client.py serial URL
+      open a serial console URL (ws://...?token=...) and print what the
+      console says first.
   console-client.py refused URL [cookie]
       the proxy must refuse the handshake; prints the HTTP status.  With
       `cookie` the token goes in a Cookie header, as noVNC can send it.
@@ -59,6 +62,15 @@ def rfb(url, proto):
     ws.shutdown()
 
 
+def serial(url):
+    ws = websocket.create_connection(url, subprotocols=["binary"], timeout=10)
+    data = b""
+    while b"\n" not in data:
+        data += ws.recv()
+    print(data.decode(errors="replace").splitlines()[0])
+    ws.close()
+
+
 def refused(url, how):
     base, token = ws_url(url)
     try:
@@ -78,5 +90,7 @@ def refused(url, how):
 if __name__ == "__main__":
     if sys.argv[1] == "rfb":
         rfb(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else "binary")
+    elif sys.argv[1] == "serial":
+        serial(sys.argv[2])
     else:
         refused(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else "query")

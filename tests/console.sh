@@ -26,21 +26,23 @@ $py -c 'import websocket' 2>/dev/null || bail "python3-websocket is missing (bas
 command -v sqlite3 >/dev/null || bail "sqlite3 is missing (bash .ci/deps installs it)"
 
 # QEMU's VNC server on a free display: no machine, no guest, but a real RFB
-# server.  A display another test took makes QEMU exit; try another.
+# server; and its monitor on a TCP socket, a serial-like console that greets
+# with "QEMU ... monitor".  A port another test took makes QEMU exit; try
+# others.
 port_free() { $py -c "import socket,sys; s=socket.socket(); s.bind(('127.0.0.1', $1))" 2>/dev/null; }
 rfb_answers() { $py -c "import socket; s=socket.create_connection(('127.0.0.1', $1), 1); assert s.recv(12) == b'RFB 003.008\n'" 2>/dev/null; }
 for _ in 1 2 3 4 5; do
-  display=$((RANDOM % 5000 + 1000)) vnc_port=$((5900 + display))
-  port_free "$vnc_port" || continue
+  display=$((RANDOM % 5000 + 1000)) vnc_port=$((5900 + display)) mon_port=$((RANDOM % 20000 + 12000))
+  port_free "$vnc_port" && port_free "$mon_port" || continue
   qemu-system-x86_64 -machine none -nodefaults -S -display none -vnc "127.0.0.1:$display" \
-    >"$tmp/qemu.log" 2>&1 &
+    -monitor "tcp:127.0.0.1:$mon_port,server=on,wait=off" >"$tmp/qemu.log" 2>&1 &
   qemu_pid=$!
   for _ in $(seq 1 50); do rfb_answers "$vnc_port" && break; kill -0 "$qemu_pid" 2>/dev/null || break; sleep 0.1; done
   rfb_answers "$vnc_port" && break
   kill "$qemu_pid" 2>/dev/null; wait "$qemu_pid" 2>/dev/null; qemu_pid=
 done
 [ -n "$qemu_pid" ] || { sed 's/^/# /' "$tmp/qemu.log"; bail "QEMU's VNC server did not start"; }
-echo "# QEMU's VNC server on 127.0.0.1:$vnc_port"
+echo "# QEMU's VNC server on 127.0.0.1:$vnc_port, its monitor on 127.0.0.1:$mon_port"
 
 mkdir -p "$tmp/aio/plugins.d"
 cat >"$tmp/aio/plugins.d/fake.conf" <<EOT
@@ -49,10 +51,12 @@ module = fake
 [options]
 node_count = 1
 console_vnc = 127.0.0.1:$vnc_port
+console_serial = 127.0.0.1:$mon_port
 EOT
-# The proxy on a free port (the aio's default is 6080); serial consoles on
-# but without an endpoint in the driver; consoles from the compute API.
-printf '[vnc]\nnovncproxy_port = 0\n[serial_console]\nenabled = true\nserialproxy_port = 0\n' \
+# The proxies on free ports (the aio's defaults are 6080 and 6083), serial
+# and SPICE consoles on ([serial_console] and [spice] enabled are false by
+# default, as Nova's); the driver has no SPICE endpoint.
+printf '[vnc]\nnovncproxy_port = 0\n[serial_console]\nenabled = true\nserialproxy_port = 0\n[spice]\nenabled = true\n' \
   >"$tmp/extra.conf"
 start_aio "$tmp/aio" --config-file "$tmp/extra.conf"
 . "$tmp/aio/openrc"
@@ -123,10 +127,16 @@ check "so is the first one, expired too" refused "$url" query 403
 
 # --- the compute API's errors ----------------------------------------------------
 req POST "/servers/$server/action" '{"os-getSPICEConsole": {"type": "spice-html5"}}' 2.1
-check "os-getSPICEConsole with SPICE off ([spice] enabled): 400 Unavailable console type" \
-  has "Unavailable console type spice-html5"
-check "console url show --serial: the driver has no serial console" not_os console url show --serial con-1
-check "501 functionality not implemented" out_has "Unable to get serial console, functionality not implemented"
+check "os-getSPICEConsole of a driver without SPICE: 501" \
+  has "Unable to get spice console, functionality not implemented"
+check "console url show --serial" os console url show --serial -f value -c url con-1
+check "gives the serial proxy's ws:// URL with the token" \
+  grep -Eq '^ws://127\.0\.0\.1:[0-9]+/\?token=[0-9a-f-]{36}$' "$tmp/out"
+serial_url=$(cat "$tmp/out")
+check "nephele-serialproxy relays QEMU's monitor" sh -c "$client serial '$serial_url' | grep -q 'QEMU .* monitor'"
+new_url
+check "the serial proxy refuses a noVNC token" \
+  refused "${serial_url%%\?token=*}?token=$(sed 's/.*%3D//' "$tmp/url")" query 403
 req POST "/servers/$server/remote-consoles" '{"remote_console": {"protocol": "vnc", "type": "novnc"}}' 2.6
 check "remote-consoles (2.6) answers 200" is "$status" 200
 check "with protocol, type and url" \
@@ -173,4 +183,8 @@ check "relays QEMU for a token the API made" \
   rfb_through "$(sed "s|:$proxy_port/|:$daemon_port/|" "$tmp/url")" binary binary
 kill "$proxy_pid"; wait "$proxy_pid"; rc=$?; proxy_pid=
 check "stops cleanly on SIGTERM" is "$rc" 0
+check "a console url before the server is deleted" new_url
+req DELETE "/servers/$server" '' 2.1
+check "delete answers 204" is "$status" 204
+check "its token is revoked at once" refused "$(cat "$tmp/url")" query 403
 tap_done

@@ -63,6 +63,19 @@ nph_status nph_console_token_create(nph_db *db, const struct nph_console_auth *a
     return nph_db_step(stmt, &row, err);
 }
 
+nph_status nph_console_tokens_delete_instance(nph_db *db, const char *instance_uuid,
+                                              nph_error *err)
+{
+    nph_db_stmt *stmt;
+    bool row;
+    nph_status st = nph_db_prepare(db, "DELETE FROM console_auth_tokens WHERE instance_uuid = ?",
+                                   &stmt, err);
+    if (st != NPH_OK)
+        return st;
+    nph_db_bind_text(stmt, 1, instance_uuid);
+    return nph_db_step(stmt, &row, err);
+}
+
 static void copy_col(char *dst, size_t size, nph_db_stmt *stmt, int col)
 {
     const char *v = nph_db_col_text(stmt, col);

@@ -37,6 +37,9 @@ nph_status nph_console_token_create(nph_db *db, const struct nph_console_auth *a
  * NPH_ERR_NOT_FOUND. */
 nph_status nph_console_token_validate(nph_db *db, const char *token, struct nph_console_auth *out,
                                       nph_error *err);
+/* Revoke every token of an instance (it is being deleted). */
+nph_status nph_console_tokens_delete_instance(nph_db *db, const char *instance_uuid,
+                                              nph_error *err);
 /* The URL a client opens: Nova's ConsoleAuthToken.access_url. Caller frees. */
 char *nph_console_access_url(const struct nph_console_auth *auth, const char *token);
 
