@@ -19,8 +19,8 @@ static const char *const instance_columns[] = {
     "display_name", "hostname", "project_id", "user_id", "flavor", "image_ref", "key_name",
     "key_data", "user_data", "vcpus", "memory_mb", "root_gb", "ephemeral_gb", "vm_state",
     "task_state", "power_state", "host", "node", "availability_zone", "metadata", "locked",
-    "locked_by", "launched_at", "terminated_at", "reservation_id", "launch_index", "description",
-    "config_drive", "access_ip_v4", "access_ip_v6", NULL,
+    "locked_by", "locked_reason", "launched_at", "terminated_at", "reservation_id", "launch_index",
+    "description", "config_drive", "access_ip_v4", "access_ip_v6", NULL,
 };
 
 static const char *const node_columns[] = {

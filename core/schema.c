@@ -184,9 +184,12 @@ static const char migration_4[] =
     " UNIQUE (consumer_uuid, provider_id, resource_class));"
     "CREATE INDEX allocations_provider_idx ON allocations (provider_id, resource_class);";
 
-/* 5: console tokens, as Nova's console_auth_tokens: only the token's hash is
+/* 5: the reason a server was locked (microversion 2.73). */
+static const char migration_5[] = "ALTER TABLE instances ADD COLUMN locked_reason TEXT;";
+
+/* 6: console tokens, as Nova's console_auth_tokens: only the token's hash is
  * kept; expires is seconds since the epoch. */
-static const char migration_5[] =
+static const char migration_6[] =
     "CREATE TABLE console_auth_tokens ("
     " id {ID}, token_hash VARCHAR(255) NOT NULL UNIQUE, console_type VARCHAR(255) NOT NULL,"
     " host VARCHAR(255) NOT NULL, port INTEGER NOT NULL, tls_port INTEGER,"
@@ -197,7 +200,7 @@ static const char migration_5[] =
     "CREATE INDEX console_auth_tokens_expires_idx ON console_auth_tokens (expires);";
 
 static const char *const migrations[] = { migration_1, migration_2, migration_3, migration_4,
-                                          migration_5 };
+                                          migration_5, migration_6 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 int nph_db_schema_latest(void)

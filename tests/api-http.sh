@@ -177,6 +177,22 @@ req GET /v2.1/os-hypervisors '' "$alice"
 check "a member is refused admin-only APIs with 403" is "$status" 403
 check "forbidden" has '"forbidden":{"code":403'
 req GET "/v2.1/servers/$server" '' "$alice" 'OpenStack-API-Version: compute 2.1'
+req POST "/v2.1/servers/$server/action" '{"lock": {"locked_reason": "maintenance window"}}' 'OpenStack-API-Version: compute 2.73'
+check "lock with a reason (2.73) is 202" is "$status" 202
+req GET "/v2.1/servers/$server" '' 'OpenStack-API-Version: compute 2.73'
+check "the server shows it" is "$(jget 'd["server"]["locked"], d["server"]["locked_reason"]')" 'True maintenance window'
+req POST "/v2.1/servers/$server/action" '{"lock": {"locked_reason": 42}}' 'OpenStack-API-Version: compute 2.73'
+check "a reason that is not a string is 400" is "$status" 400
+req POST "/v2.1/servers/$server/action" '{"unlock": null}'
+req GET "/v2.1/servers/$server" '' 'OpenStack-API-Version: compute 2.73'
+check "unlock drops the reason" is "$(jget 'd["server"]["locked"], d["server"]["locked_reason"]')" 'False None'
+req GET /v2.1/os-hypervisors '' 'OpenStack-API-Version: compute 2.1'
+hv=$(jget 'd["hypervisors"][0]["id"]')
+req GET "/v2.1/os-hypervisors/$hv/uptime" ''
+check "hypervisor uptime: no driver has the call, Nova's 501" is "$status" 501
+check "saying so" has "does not implement host uptime"
+req GET "/v2.1/os-hypervisors/99999/uptime" ''
+check "an unknown hypervisor's uptime is 404" is "$status" 404
 req GET /v2.1/os-hypervisors/detail '' 'OpenStack-API-Version: compute 2.27'
 check "cpu_info is a string before 2.28" is "$(jget 'type(d["hypervisors"][0]["cpu_info"]).__name__')" str
 req GET /v2.1/os-hypervisors/detail '' 'OpenStack-API-Version: compute 2.28'

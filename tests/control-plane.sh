@@ -75,6 +75,7 @@ tap_of "two schedulers on PostgreSQL" env NPH_TEST_DB_URL="${pg_url%/nephele}/ra
 
 manage="$top_builddir/services/manage/nephele-manage"
 conductor="$top_builddir/services/conductor/nephele-conductor"
+scheduler="$top_builddir/services/scheduler/nephele-scheduler"
 compute="$top_builddir/services/compute/nephele-compute"
 client="$top_builddir/tests/tools/nph-test-client"
 
@@ -102,8 +103,8 @@ stop_daemon() { # name: SIGTERM, expect exit 0 within 15 s
   wait "$pid"
 }
 
-run_daemons() { # label db_url
-  label=$1 db=$2
+run_daemons() { # label db_url [scheduler]: with "bus", two nephele-scheduler daemons choose
+  label=$1 db=$2 where=${3:-local}
   dir="$tmp/$label"
   mkdir -p "$dir/plugins.d"
   printf '[driver]\nmodule = fake\n[options]\nnode_count = 4\nvcpus = 8\nmemory_mb = 16384\nlatency_ms = spawn:4000\n' \
@@ -120,9 +121,17 @@ connection = $db
 plugins_dir = $dir/plugins.d
 plugin_dir = $top_builddir/drivers/fake/.libs
 sync_power_state_interval = 2
+[conductor]
+scheduler = $where
 EOT
   "$manage" --config-file "$dir/nephele.conf" db sync >"$dir/sync.out" 2>&1
-  check "$label: nephele-manage db sync" grep -q "version 5" "$dir/sync.out"
+  check "$label: nephele-manage db sync" grep -q "version 6" "$dir/sync.out"
+  if [ "$where" = bus ]; then
+    start_daemon "sched1_$label" "$scheduler" "$dir/nephele.conf"
+    start_daemon "sched2_$label" "$scheduler" "$dir/nephele.conf"
+    wait_ready "sched1_$label" && wait_ready "sched2_$label"
+    check "$label: two nephele-scheduler daemons are ready" test $? -eq 0
+  fi
   start_daemon "cond1_$label" "$conductor" "$dir/nephele.conf"
   start_daemon "cond2_$label" "$conductor" "$dir/nephele.conf"
   start_daemon "compute_$label" "$compute" "$dir/nephele.conf"
@@ -141,6 +150,10 @@ EOT
   # seen 8 and 0); what matters is that every build went through one.
   check "$label: the two conductors sent the 8 builds ($built1 and $built2)" \
     test $((built1 + built2)) -eq 8
+  if [ "$where" = bus ]; then
+    chose=$(cat "$tmp/sched1_$label.log" "$tmp/sched2_$label.log" | grep -c "claimed node")
+    check "$label: the schedulers on the bus claimed the 8 nodes ($chose)" test "$chose" -eq 8
+  fi
   u=${uuids[0]}
   "${c[@]}" action "$u" stop && "${c[@]}" wait "$u" stopped 20
   check "$label: stop over RabbitMQ" test $? -eq 0
@@ -177,13 +190,17 @@ EOT
   check "$label: conductor 1 stops on SIGTERM" stop_daemon "cond1_$label"
   check "$label: conductor 2 stops on SIGTERM" stop_daemon "cond2_$label"
   check "$label: the compute log shows an orderly stop" grep -q "nephele-compute stopped" "$tmp/compute_$label.log"
+  if [ "$where" = bus ]; then
+    check "$label: scheduler 1 stops on SIGTERM" stop_daemon "sched1_$label"
+    check "$label: scheduler 2 stops on SIGTERM" stop_daemon "sched2_$label"
+  fi
   if [ $failed -gt 0 ]; then
     for f in "$tmp"/*"$label".log "$dir/client.err"; do echo "# --- $f"; tail -15 "$f" | sed 's/^/#   /'; done
   fi
 }
 
 run_daemons sqlite "sqlite:///$tmp/nephele.db"
-run_daemons postgresql "$pg_daemons_url"
+run_daemons postgresql "$pg_daemons_url" bus
 
 echo "1..$n"
 [ "$failed" -eq 0 ]

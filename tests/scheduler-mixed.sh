@@ -94,6 +94,21 @@ node=${ov#ACTIVE }
 check "the vmdk server's allocation is its flavor on its node's provider" \
   is "$(allocation_on "$v")" "$node:DISK_GB=1,MEMORY_MB=512,VCPU=1"
 
+# Allocations lost (data from before the scheduler claimed in Placement):
+# nephele-manage heals them from the instance's flavor and node.
+req DELETE "/placement/allocations/$h"
+heal_says() { # PATTERN [--dry-run]: nephele-manage placement heal_allocations prints PATTERN
+  local want=$1; shift
+  "$top_builddir/services/manage/nephele-manage" --database "sqlite:///$tmp/aio/nephele.db" \
+    placement heal_allocations "$@" >"$tmp/heal.out" 2>&1
+  grep -q "$want" "$tmp/heal.out" || { sed 's/^/#   /' "$tmp/heal.out"; return 1; }
+}
+check "heal_allocations --dry-run finds the server without allocations" \
+  heal_says '^1 instance(s) would get' --dry-run
+check "heal_allocations gives them back" heal_says '^1 instance(s) got allocations; none left'
+check "as its flavor on its node" is "$(allocation_on "$h")" "${oh#ACTIVE }:DISK_GB=1,MEMORY_MB=512,VCPU=1"
+check "a second run finds nothing to heal" heal_says '^0 instance(s)'
+
 req POST /v2.1/flavors '{"flavor": {"name": "bm.gold", "ram": 1024, "vcpus": 1, "disk": 10, "id": "bm"}}'
 req POST /v2.1/flavors/bm/os-extra_specs '{"extra_specs": {"resources:CUSTOM_BAREMETAL_GOLD": "1", "resources:VCPU": "0", "resources:MEMORY_MB": "0", "resources:DISK_GB": "0"}}'
 b=$(boot b1 bm "$raw")

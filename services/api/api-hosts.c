@@ -362,6 +362,27 @@ void api_hypervisors_servers(struct api_request *req, struct api_response *resp)
     hypervisor_search(req, resp, true);
 }
 
+/* The node with the path's id; NULL after answering 404 (or 400 for a
+ * malformed uuid from 2.53). */
+static json_object *find_node(struct api_request *req, struct api_response *resp,
+                              json_object *nodes)
+{
+    const char *id = req->params[0];
+    if (req->minor >= 53 ? !nph_uuid_is_valid(id) : strspn(id, "0123456789") != strlen(id)) {
+        api_error(resp, req->minor >= 53 ? 400 : 404, "Hypervisor with ID %s could not be found.",
+                  id);
+        return NULL;
+    }
+    for (size_t i = 0; i < json_object_array_length(nodes); i++) {
+        json_object *node = json_object_array_get_idx(nodes, i);
+        char buf[32];
+        if (strcmp(node_id(req, node, buf), id) == 0)
+            return node;
+    }
+    api_error(resp, 404, "Hypervisor with ID %s could not be found.", id);
+    return NULL;
+}
+
 void api_hypervisors_show(struct api_request *req, struct api_response *resp)
 {
     nph_auto_json *nodes = NULL, *services = NULL;
@@ -369,27 +390,28 @@ void api_hypervisors_show(struct api_request *req, struct api_response *resp)
     if (!api_is_admin(req, resp) || !with_servers(req, resp, &servers) ||
         !load_nodes(req, resp, &nodes, &services))
         return;
-    const char *id = req->params[0];
-    if (req->minor >= 53 ? !nph_uuid_is_valid(id) : strspn(id, "0123456789") != strlen(id)) {
-        api_error(resp, req->minor >= 53 ? 400 : 404, "Hypervisor with ID %s could not be found.",
-                  id);
+    json_object *node = find_node(req, resp, nodes);
+    if (!node)
         return;
-    }
-    for (size_t i = 0; i < json_object_array_length(nodes); i++) {
-        json_object *node = json_object_array_get_idx(nodes, i);
-        char buf[32];
-        if (strcmp(node_id(req, node, buf), id) != 0)
-            continue;
-        json_object *svc = compute_service(services, text(node, "host"));
-        json_object *view = hypervisor_view(req, node, svc, true);
-        if (servers)
-            add_servers(req, view, node);
-        json_object *body = json_object_new_object();
-        json_object_object_add(body, "hypervisor", view);
-        api_reply(resp, 200, body);
+    json_object *svc = compute_service(services, text(node, "host"));
+    json_object *view = hypervisor_view(req, node, svc, true);
+    if (servers)
+        add_servers(req, view, node);
+    json_object *body = json_object_new_object();
+    json_object_object_add(body, "hypervisor", view);
+    api_reply(resp, 200, body);
+}
+
+/* Nova asks the virt driver for its host's uptime; only its libvirt driver
+ * answers, and no Nephele driver has the call, so every node gets Nova's
+ * 501 for a driver without it. */
+void api_hypervisors_uptime(struct api_request *req, struct api_response *resp)
+{
+    nph_auto_json *nodes = NULL, *services = NULL;
+    if (!api_is_admin(req, resp) || !load_nodes(req, resp, &nodes, &services) ||
+        !find_node(req, resp, nodes))
         return;
-    }
-    api_error(resp, 404, "Hypervisor with ID %s could not be found.", id);
+    api_error(resp, 501, "Virt driver does not implement host uptime function.");
 }
 
 void api_hypervisors_statistics(struct api_request *req, struct api_response *resp)

@@ -320,6 +320,7 @@ void api_services_list(struct api_request *req, struct api_response *resp);
 void api_hypervisors_list(struct api_request *req, struct api_response *resp);
 void api_hypervisors_detail(struct api_request *req, struct api_response *resp);
 void api_hypervisors_show(struct api_request *req, struct api_response *resp);
+void api_hypervisors_uptime(struct api_request *req, struct api_response *resp);
 void api_hypervisors_statistics(struct api_request *req, struct api_response *resp);
 void api_hypervisors_search(struct api_request *req, struct api_response *resp);
 void api_hypervisors_servers(struct api_request *req, struct api_response *resp);

@@ -85,6 +85,7 @@ static const struct route routes[] = {
     { "GET", "os-hypervisors/detail", api_hypervisors_detail, 0, 0 },
     { "GET", "os-hypervisors/statistics", api_hypervisors_statistics, 0, 0 },
     { "GET", "os-hypervisors/{}", api_hypervisors_show, 0, 0 },
+    { "GET", "os-hypervisors/{}/uptime", api_hypervisors_uptime, 0, 87 },
     { "GET", "os-hypervisors/{}/search", api_hypervisors_search, 0, 52 },
     { "GET", "os-hypervisors/{}/servers", api_hypervisors_servers, 0, 52 },
 };

@@ -124,16 +124,28 @@ static void set_lock(struct api_request *req, struct api_response *resp, json_ob
                              "unlock_override to be performed.");
         return;
     }
+    json_object *reason = NULL;
     if (lock && arg && req->minor >= 73) {
         static const char *const allowed[] = { "locked_reason", NULL };
         if (!json_object_is_type(arg, json_type_object) ||
             !api_no_extra_members(resp, arg, allowed))
             return;
+        reason = api_member(arg, "locked_reason");
+        if (reason && (!json_object_is_type(reason, json_type_string) ||
+                       json_object_get_string_len(reason) > 255)) {
+            api_error(resp, 400, "Invalid input for field/attribute locked_reason. Value: %s. %s",
+                      json_object_to_json_string(reason),
+                      json_object_is_type(reason, json_type_string) ? "It is too long"
+                                                                    : "It is not of type 'string'");
+            return;
+        }
     }
     nph_auto_json *changes = json_object_new_object();
     nph_json_add_int(changes, "locked", lock ? 1 : 0);
     nph_json_add_string(changes, "locked_by",
                         lock ? (req->ctx.is_admin ? "admin" : "owner") : NULL);
+    /* Nova keeps the reason with the lock and drops it with the unlock. */
+    nph_json_add_string(changes, "locked_reason", reason ? json_object_get_string(reason) : NULL);
     nph_error err = NPH_ERROR_INIT;
     api_server_action_start(req, uuid, lock ? "lock" : "unlock");
     if (nph_db_instance_update(req->db, uuid, changes, NULL, NULL, &err) != NPH_OK) {

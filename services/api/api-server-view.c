@@ -70,7 +70,7 @@ const char *const api_server_columns[SR_COUNT] = {
     [SR_TERMINATED] = "terminated_at", [SR_IPV4] = "access_ip_v4", [SR_IPV6] = "access_ip_v6",
     [SR_CONFIG_DRIVE] = "config_drive", [SR_RESERVATION] = "reservation_id",
     [SR_HOSTNAME] = "hostname", [SR_USER_DATA] = "user_data", [SR_DESCRIPTION] = "description",
-    [SR_ID] = "id", [SR_POWER_STATE] = "power_state", [SR_LAUNCH_INDEX] = "launch_index",
+    [SR_LOCKED_REASON] = "locked_reason", [SR_ID] = "id", [SR_POWER_STATE] = "power_state", [SR_LAUNCH_INDEX] = "launch_index",
     [SR_LOCKED] = "locked",
 };
 
@@ -414,6 +414,6 @@ void api_server_view(const struct api_request *req, nph_buffer *out,
     if (req->minor >= 71 && kind != API_VIEW_DETAIL)
         put(out, ",\"server_groups\":[]");
     if (req->minor >= 73)
-        put(out, ",\"locked_reason\":null");
+        kv_string(out, "locked_reason", row->text[SR_LOCKED_REASON]);
     put(out, "}");
 }

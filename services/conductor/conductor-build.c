@@ -45,24 +45,6 @@ static nph_status compute_topic(const char *host, char *topic, size_t len, nph_e
     return NPH_OK;
 }
 
-/* The scheduler's claim for a build: the instance takes the node, if it
- * is still waiting to be scheduled. */
-static nph_status claim_instance(nph_db *db, const char *host, const char *node, void *opaque,
-                                 nph_error *err)
-{
-    const char *uuid = opaque;
-    nph_auto_json *changes = json_object_new_object();
-    nph_json_add_string(changes, "host", host);
-    nph_json_add_string(changes, "node", node);
-    nph_status st = nph_db_instance_update(db, uuid, changes, "scheduling", NULL, err);
-    if (st == NPH_ERR_CONFLICT) /* deleted meanwhile: not a reason to try another node */
-        st = nph_error_set(err, NPH_ERR_INVALID, "instance %s is no longer waiting to be scheduled",
-                           uuid);
-    if (st == NPH_OK)
-        nph_info("instance %s claimed node %s on host %s", uuid, node, host);
-    return st;
-}
-
 /* A build that failed on max_attempts nodes ends: *why names each. */
 static bool too_many_attempts(nph_conductor *c, json_object *attempts, nph_error *why)
 {
@@ -113,21 +95,13 @@ static nph_status schedule_one(nph_conductor *c, nph_db *db, const char *uuid, j
     json_object *hints = NULL, *attempts = NULL;
     json_object_object_get_ex(args, "scheduler_hints", &hints);
     json_object_object_get_ex(args, "attempts", &attempts);
-    size_t n_attempts = json_object_is_type(attempts, json_type_array)
-                            ? json_object_array_length(attempts) : 0;
-    if (n_attempts > 0) { /* a reschedule: the last host failed the build */
-        json_object *last_host = NULL;
-        json_object_object_get_ex(json_object_array_get_idx(attempts, n_attempts - 1), "host",
-                                  &last_host);
-        nph_scheduler_build_failed(c->scheduler, json_object_get_string(last_host));
-    }
     if (too_many_attempts(c, attempts, why))
         return NPH_ERR_NOT_FOUND;
     struct nph_schedule_request wanted = {
         .uuid = uuid, .flavor = flavor, .image = image, .hints = hints, .attempts = attempts,
-        .claim = claim_instance, .opaque = (void *)uuid,
+        .claim = nph_scheduler_claim_instance, .opaque = (void *)uuid,
     };
-    return nph_scheduler_select(c->scheduler, db, &wanted, host, node, why);
+    return conductor_select(c, db, &wanted, host, node, why);
 }
 
 /* Hand a claimed build to its compute host. */

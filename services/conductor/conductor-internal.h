@@ -12,6 +12,7 @@ struct nph_conductor {
     char *db_url;
     pthread_key_t db_key;    /* one database connection per worker thread */
     nph_scheduler *scheduler; /* where instances go */
+    bool scheduler_on_bus;    /* [conductor] scheduler = bus: ask nephele-scheduler instead */
     double cpu_ratio, ram_ratio, disk_ratio; /* the inventories' allocation ratios */
     bool resize_same_host;   /* [DEFAULT] allow_resize_to_same_host */
 
@@ -23,6 +24,10 @@ struct nph_conductor {
     pthread_mutex_t lock;
     pthread_cond_t wake;
 };
+
+/* Choose and claim a node: with the in-process scheduler, or over the bus. */
+nph_status conductor_select(nph_conductor *c, nph_db *db, const struct nph_schedule_request *req,
+                            char **host, char **node, nph_error *err);
 
 /* A conductor method: `args` borrowed, *result a new reference or NULL. */
 typedef nph_status (*conductor_method)(nph_conductor *c, nph_db *db, json_object *args,

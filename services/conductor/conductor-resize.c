@@ -76,24 +76,6 @@ static nph_status fail_resize(nph_conductor *c, nph_db *db, const char *uuid,
     return st;
 }
 
-/* The scheduler's claim for a resize: the migration's destination. */
-static nph_status claim_destination(nph_db *db, const char *host, const char *node, void *opaque,
-                                    nph_error *err)
-{
-    const char *migration = opaque;
-    int64_t changed = 0;
-    const char *params[] = { host, node, host, migration };
-    nph_status st = nph_db_execute(db, "UPDATE migrations SET dest_compute = ?, dest_node = ?, "
-                                       "dest_host = ?, status = 'migrating' WHERE uuid = ? AND "
-                                       "status = 'pre-migrating'",
-                                   params, 4, &changed, err);
-    if (st == NPH_OK && changed != 1)
-        st = nph_error_set(err, NPH_ERR_INVALID, "migration %s is no longer waiting", migration);
-    if (st == NPH_OK)
-        nph_info("migration %s goes to node %s on host %s", migration, node, host);
-    return st;
-}
-
 /* The instance's image as the scheduler wants it ({"id", "disk_format",
  * "properties"}), so a resize stays where the image boots; NULL when the
  * image is gone from the store. */
@@ -133,9 +115,10 @@ nph_status conductor_resize_instance(nph_conductor *c, nph_db *db, json_object *
     nph_auto_json *image = instance_image(db, uuid);
     struct nph_schedule_request request = {
         .uuid = uuid, .flavor = flavor, .image = image, .avoid_host = c->resize_same_host ? NULL : source,
-        .migration = migration, .claim = claim_destination, .opaque = (void *)migration,
+        .migration = migration, .claim = nph_scheduler_claim_migration,
+        .opaque = (void *)migration,
     };
-    st = nph_scheduler_select(c->scheduler, db, &request, &host, &node, &why);
+    st = conductor_select(c, db, &request, &host, &node, &why);
     if (st != NPH_OK)
         return fail_resize(c, db, uuid, migration, &why, err);
     char topic[300];

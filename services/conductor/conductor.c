@@ -91,6 +91,12 @@ static nph_status read_config(nph_conductor *c, const nph_config *cfg, int64_t *
                                    err);
     if (st == NPH_OK)
         st = nph_scheduler_new(cfg, &c->scheduler, err);
+    const char *where = nph_config_get(cfg, "conductor", "scheduler", "local");
+    c->scheduler_on_bus = strcmp(where, "bus") == 0;
+    if (st == NPH_OK && !c->scheduler_on_bus && strcmp(where, "local") != 0)
+        st = nph_config_entry_error(err, NPH_ERR_INVALID,
+                                    nph_config_find(cfg, "conductor", "scheduler"),
+                                    "must be 'local' or 'bus', not '%s'", where);
     if (st == NPH_OK)
         st = nph_config_get_int(cfg, "DEFAULT", "report_interval", 10, &c->report_interval_s, err);
     if (st == NPH_OK)
@@ -107,17 +113,55 @@ static nph_status read_config(nph_conductor *c, const nph_config *cfg, int64_t *
     return st;
 }
 
-/* Write the service row now and every report_interval until stopped. */
+/* Instances from before the scheduler claimed in Placement get their
+ * allocations, so their nodes do not look empty. */
+static void heal_allocations(nph_db *db)
+{
+    size_t healed = 0, failed = 0;
+    nph_error err = NPH_ERROR_INIT;
+    if (nph_scheduler_heal_allocations(db, false, &healed, &failed, &err) != NPH_OK)
+        nph_warn("allocations not healed: %s", err.message);
+    else if (healed || failed)
+        nph_info("allocations healed for %zu instance(s), %zu left without", healed, failed);
+}
+
+nph_status conductor_select(nph_conductor *c, nph_db *db, const struct nph_schedule_request *req,
+                            char **host, char **node, nph_error *err)
+{
+    if (!c->scheduler_on_bus)
+        return nph_scheduler_select(c->scheduler, db, req, host, node, err);
+    *host = *node = NULL;
+    nph_auto_json *args = nph_scheduler_request_args(req), *reply = NULL;
+    nph_status st = nph_bus_call(c->bus, "scheduler", "select_destination", args, 60000, &reply, err);
+    const char *h = NULL, *n = NULL;
+    if (st == NPH_OK && (nph_json_get_string(reply, "host", true, &h, err) != NPH_OK ||
+                         nph_json_get_string(reply, "node", true, &n, err) != NPH_OK))
+        st = NPH_ERR_BACKEND;
+    if (st == NPH_OK && (!(*host = strdup(h)) || !(*node = strdup(n)))) {
+        free(*host);
+        *host = NULL;
+        st = nph_error_set(err, NPH_ERR_NO_MEMORY, "out of memory");
+    }
+    return st;
+}
+
+/* Write the service row now and every report_interval until stopped; heal
+ * the allocations once, first. */
 static void *heartbeat_main(void *arg)
 {
     nph_conductor *c = arg;
     nph_db *db = NULL;
+    bool healed = false;
     pthread_mutex_lock(&c->lock);
     while (!c->stopping) {
         pthread_mutex_unlock(&c->lock);
         nph_error err = NPH_ERROR_INIT;
         if (!db && nph_db_open(c->db_url, &db, &err) != NPH_OK)
             db = NULL;
+        if (db && !healed) {
+            heal_allocations(db);
+            healed = true;
+        }
         if (db && nph_db_service_upsert(db, c->host, "nephele-conductor", "conductor", &err) != NPH_OK)
             nph_warn("conductor heartbeat: %s", err.message);
         struct timespec until = nph_clock_deadline((long)c->report_interval_s * 1000);

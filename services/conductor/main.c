@@ -38,7 +38,9 @@ int main(int argc, char **argv)
             "            COMPUTE_IMAGE_TYPE_* on the node (default true)\n"
             "  [database] connection     sqlite:///PATH or postgresql://... (default\n"
             "                            sqlite:///" NPH_STATE_DIR "/nephele.db)\n"
-            "  [conductor] workers       worker threads (default 4)\n",
+            "  [conductor] workers       worker threads (default 4)\n"
+            "  [conductor] scheduler     local (the filter scheduler in this process, the\n"
+            "                            default) or bus (ask nephele-scheduler)\n",
     };
     return nph_daemon_run(&d, argc, argv, "conductor", start, stop);
 }

@@ -27,6 +27,11 @@ static void usage(FILE *out)
             "  db sync                create or upgrade the database schema (idempotent;\n"
             "                         refuses a database newer than this Nephele)\n"
             "  db version             print the database schema version\n"
+            "  placement heal_allocations [--dry-run]\n"
+            "                         give every instance on a node that has no\n"
+            "                         allocations in Placement those of its flavor (data\n"
+            "                         from before the scheduler claimed there); exit 1\n"
+            "                         when one does not fit\n"
             "\n"
             "Options:\n"
             "  --config-file FILE     read FILE (INI, nova.conf style); repeatable, later\n"
@@ -129,6 +134,8 @@ int main(int argc, char **argv)
     const char *command = argv[optind];
     if (strcmp(command, "driver") == 0)
         return manage_driver(&ctx, argc - optind - 1, argv + optind + 1);
+    if (strcmp(command, "placement") == 0)
+        return manage_placement(&ctx, argc - optind - 1, argv + optind + 1);
     if (strcmp(command, "db") == 0)
         return manage_db(&ctx, argc - optind - 1, argv + optind + 1);
     return fail_usage("unknown command", command);

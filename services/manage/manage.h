@@ -20,5 +20,7 @@ struct manage_ctx {
 int manage_driver(struct manage_ctx *ctx, int argc, char **argv);
 /* `nephele-manage db ...`. */
 int manage_db(struct manage_ctx *ctx, int argc, char **argv);
+/* `nephele-manage placement heal_allocations [--dry-run]`. */
+int manage_placement(struct manage_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -256,7 +256,6 @@ static nph_status fill_hosts(nph_scheduler *s, nph_db *db, struct hosts_load *l,
         h->zone = s->default_az;
         h->aggregates = aggregates_of(aggregates, h->host, &h->zone);
         json_object_array_add(l->rows, h->aggregates);
-        h->build_failures = num(s->build_failures, h->host);
         if (h->uuid)
             json_object_object_add(by_uuid, h->uuid, json_object_new_int64((int64_t)i));
     }
@@ -424,7 +423,7 @@ void scheduler_spec_placement(const nph_scheduler *s, struct request_spec *spec,
     if (!spec->image_arch)
         spec->image_arch = sched_text(spec->image_props, "architecture");
     nph_image_format format;
-    if (s->image_metadata_prefilter && disk_format &&
+    if (s && s->image_metadata_prefilter && disk_format &&
         nph_image_format_parse(disk_format, &format, NULL) == NPH_OK)
         add_trait(spec->required, &spec->n_required, nph_image_format_trait(format));
 }

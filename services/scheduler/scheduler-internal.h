@@ -153,8 +153,14 @@ void scheduler_hosts_free(struct hosts_load *load);
 /* Fill the spec's Placement part (res, required, forbidden, resource_class)
  * and image_hypervisor and image_arch from its vcpus, memory_mb, disk_gb,
  * extra_specs and image_props. */
+/* s may be NULL: no image prefilter. */
 void scheduler_spec_placement(const nph_scheduler *s, struct request_spec *spec,
                               const char *disk_format);
+/* scheduler-heal.c: the request's amounts as allocations on one provider
+ * (out has room for SCHED_MAX_RESOURCES). */
+struct placement_allocation;
+size_t scheduler_allocations_for(const struct request_spec *r, const char *provider_uuid,
+                                 struct placement_allocation *out);
 /* The request's traits as bit numbers of `load`. */
 void scheduler_spec_bind_traits(struct request_spec *spec, const struct hosts_load *load);
 /* The node's inventory of `resource_class`, or NULL. */

@@ -178,13 +178,22 @@ int64_t nph_scheduler_max_attempts(const nph_scheduler *s)
     return s->max_attempts;
 }
 
-void nph_scheduler_build_failed(nph_scheduler *s, const char *host)
+/* A reschedule: the last attempt's host failed the build, and the
+ * BuildFailure weigher ranks it lower from now on.  s->lock held. */
+static void note_build_failure(nph_scheduler *s, json_object *attempts)
 {
-    pthread_mutex_lock(&s->lock);
-    json_object *v = NULL;
-    json_object_object_get_ex(s->build_failures, host, &v);
-    json_object_object_add(s->build_failures, host, json_object_new_int64(json_object_get_int64(v) + 1));
-    pthread_mutex_unlock(&s->lock);
+    size_t n = json_object_is_type(attempts, json_type_array) ? json_object_array_length(attempts) : 0;
+    json_object *host = NULL, *v = NULL;
+    if (n == 0 || !json_object_object_get_ex(json_object_array_get_idx(attempts, n - 1), "host",
+                                             &host) || !json_object_get_string(host))
+        return;
+    const char *name = json_object_get_string(host);
+    json_object_object_get_ex(s->build_failures, name, &v);
+    int64_t failures = json_object_get_int64(v) + 1;
+    json_object_object_add(s->build_failures, name, json_object_new_int64(failures));
+    for (size_t i = 0; s->cache && i < s->cache->n; i++)
+        if (strcmp(s->cache->hosts[i].host, name) == 0)
+            s->cache->hosts[i].build_failures = failures;
 }
 
 /* ---- choosing -------------------------------------------------------------- */
@@ -259,15 +268,10 @@ static nph_status claim_allocations(nph_db *db, const struct nph_schedule_reques
                                     placement_error *perr)
 {
     struct placement_allocation mine[SCHED_MAX_RESOURCES];
-    for (size_t i = 0; i < r->n_res; i++) {
-        snprintf(mine[i].provider_uuid, sizeof(mine[i].provider_uuid), "%s", h->uuid);
-        snprintf(mine[i].resource_class, sizeof(mine[i].resource_class), "%s",
-                 r->res[i].resource_class);
-        mine[i].used = r->res[i].amount;
-    }
     struct placement_consumer c[2] = {
         { .project_id = r->project_id, .user_id = r->user_id,
-          .generation = PLACEMENT_GENERATION_ANY, .allocations = mine, .n_allocations = r->n_res },
+          .generation = PLACEMENT_GENERATION_ANY, .allocations = mine,
+          .n_allocations = scheduler_allocations_for(r, h->uuid, mine) },
     };
     snprintf(c[0].uuid, sizeof(c[0].uuid), "%s", req->uuid);
     size_t n = 1;
@@ -332,6 +336,12 @@ static struct hosts_load *use_load(nph_scheduler *s, struct hosts_load *load)
 {
     struct hosts_load *old = s->cache;
     s->cache = load;
+    /* The failures this process saw (a load runs without the lock). */
+    for (size_t i = 0; json_object_object_length(s->build_failures) && i < load->n; i++) {
+        json_object *v = NULL;
+        json_object_object_get_ex(s->build_failures, load->hosts[i].host, &v);
+        load->hosts[i].build_failures = json_object_get_int64(v);
+    }
     return old;
 }
 
@@ -549,6 +559,7 @@ nph_status nph_scheduler_select(nph_scheduler *s, nph_db *db, const struct nph_s
      * and each takes well under a millisecond once they are loaded. */
     pthread_mutex_lock(&s->lock);
     start_refresher(s);
+    note_build_failure(s, req->attempts);
     nph_status st = scheduler_spec_load(s, db, req->uuid, req->flavor, req->image, req->hints, &spec,
                                         &keep, err);
     spec.avoid_hosts = avoid;

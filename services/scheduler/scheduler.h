@@ -61,7 +61,30 @@ nph_status nph_scheduler_select(nph_scheduler *s, nph_db *db, const struct nph_s
                                 char **host, char **node, nph_error *err);
 /* [scheduler] max_attempts: how many nodes a build may try. */
 int64_t nph_scheduler_max_attempts(const nph_scheduler *s);
-/* A build failed on `host`: the BuildFailure weigher ranks it lower. */
-void nph_scheduler_build_failed(nph_scheduler *s, const char *host);
+
+/* The claims a build and a resize record (opaque: the instance's uuid, the
+ * migration's uuid). */
+nph_status nph_scheduler_claim_instance(nph_db *db, const char *host, const char *node,
+                                        void *opaque, nph_error *err);
+nph_status nph_scheduler_claim_migration(nph_db *db, const char *host, const char *node,
+                                         void *opaque, nph_error *err);
+
+/* The scheduler as a bus service (nephele-scheduler): topic "scheduler",
+ * method select_destination with the arguments below; it replies {"host",
+ * "node"} or the selection's error (NPH_ERR_NOT_FOUND: no valid host).
+ * The claim is the instance's, or the migration's when one is named. */
+typedef struct nph_scheduler_service nph_scheduler_service;
+nph_status nph_scheduler_service_start(const nph_config *cfg, nph_bus *bus, const char *db_url,
+                                       int workers, nph_scheduler_service **out, nph_error *err);
+void nph_scheduler_service_free(nph_scheduler_service *svc);
+/* A request as select_destination's arguments (a new object). */
+json_object *nph_scheduler_request_args(const struct nph_schedule_request *req);
+
+/* Instances on a node without allocations in Placement (placed before the
+ * scheduler claimed there) get those of their flavor on the node's
+ * provider; *healed counts them (with dry_run: those that would be),
+ * *failed those that did not fit (logged).  Idempotent. */
+nph_status nph_scheduler_heal_allocations(nph_db *db, bool dry_run, size_t *healed,
+                                          size_t *failed, nph_error *err);
 
 #endif
