@@ -404,11 +404,10 @@ static void relay(struct relay *r)
 
 /* ------------------------------------------------------------------------ */
 
-/* Check the request and the token, connect to the console; on success the
- * 101 has been sent and *base64 says which subprotocol was agreed. */
-static bool open_console(struct console_conn *c, struct request *req, bool *base64)
+/* A websocket opening the proxy can serve, from an allowed Origin; else the
+ * refusal has been sent.  *base64: websockify's base64 subprotocol. */
+static bool check_request(struct console_conn *c, const struct request *req, bool *base64)
 {
-    const struct nph_console_proxy_kind *kind = c->proxy->kind;
     int fd = c->client_fd;
     if (!req->upgrade || strcasecmp(req->upgrade, "websocket") != 0 || !req->key ||
         strlen(req->key) > 64) {
@@ -425,46 +424,75 @@ static bool open_console(struct console_conn *c, struct request *req, bool *base
         return false;
     }
     if (!origin_allowed(c->proxy, req)) {
-        nph_warn("%s: origin %s is not allowed", kind->name, req->origin);
+        nph_warn("%s: origin %s is not allowed", c->proxy->kind->name, req->origin);
         http_refuse(fd, 403, "Forbidden", "Origin header not allowed.\n");
         return false;
     }
+    return true;
+}
+
+/* The token's authorization, for a console this proxy serves; else 403. */
+static bool authorize(struct console_conn *c, const struct request *req,
+                      struct nph_console_auth *auth)
+{
+    const struct nph_console_proxy_kind *kind = c->proxy->kind;
     char token[256];
-    struct nph_console_auth auth;
     nph_error err = NPH_ERROR_INIT;
     nph_auto_db *db = NULL;
     nph_status st = find_token(req, token, sizeof(token))
                         ? nph_db_open(c->proxy->db_url, &db, &err)
                         : nph_error_set(&err, NPH_ERR_NOT_FOUND, "no token in the request");
     if (st == NPH_OK)
-        st = nph_console_token_validate(db, token, &auth, &err);
+        st = nph_console_token_validate(db, token, auth, &err);
     bool type_ok = false;
     for (size_t i = 0; st == NPH_OK && kind->console_types[i]; i++)
-        type_ok |= strcmp(kind->console_types[i], auth.console_type) == 0;
+        type_ok |= strcmp(kind->console_types[i], auth->console_type) == 0;
     if (st != NPH_OK || !type_ok) {
         nph_info("%s: refused a client: %s", kind->name,
                  st != NPH_OK ? err.message : "a token for another kind of console");
-        http_refuse(fd, 403, "Forbidden", "The token is invalid or has expired.\n");
+        http_refuse(c->client_fd, 403, "Forbidden", "The token is invalid or has expired.\n");
         return false;
     }
-    int target = connect_to(auth.host, auth.port, &err);
-    if (target >= 0 && !console_set_target(c, target))
-        close(target), target = -1;
-    if (target < 0 || (auth.internal_access_path[0] && !tunnel(target, auth.internal_access_path, &err))) {
-        nph_warn("%s: instance %s: %s", kind->name, auth.instance_uuid, err.message);
-        http_refuse(fd, 502, "Bad Gateway", "The console cannot be reached.\n");
-        return false;
+    return true;
+}
+
+/* Connect to the console (c->target_fd); else 502. */
+static bool reach_console(struct console_conn *c, const struct nph_console_auth *auth)
+{
+    nph_error err = NPH_ERROR_INIT;
+    int target = connect_to(auth->host, auth->port, &err);
+    if (target >= 0 && !console_set_target(c, target)) { /* the proxy is stopping */
+        close(target);
+        target = -1;
     }
+    if (target >= 0 &&
+        (!auth->internal_access_path[0] || tunnel(target, auth->internal_access_path, &err)))
+        return true;
+    nph_warn("%s: instance %s: %s", c->proxy->kind->name, auth->instance_uuid,
+             err.message[0] ? err.message : "the proxy is stopping");
+    http_refuse(c->client_fd, 502, "Bad Gateway", "The console cannot be reached.\n");
+    return false;
+}
+
+/* Check the request and the token, connect to the console; on success the
+ * 101 has been sent and *base64 says which subprotocol was agreed. */
+static bool open_console(struct console_conn *c, struct request *req, bool *base64)
+{
+    struct nph_console_auth auth;
+    if (!check_request(c, req, base64) || !authorize(c, req, &auth) || !reach_console(c, &auth))
+        return false;
+    const char *protocol = !req->protocols ? ""
+                           : *base64       ? "Sec-WebSocket-Protocol: base64\r\n"
+                                           : "Sec-WebSocket-Protocol: binary\r\n";
     char accept[WS_ACCEPT_LEN + 1], head[512];
     ws_accept_key(req->key, accept);
-    int n = snprintf(head, sizeof(head), "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                                         "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n%s\r\n",
-                     accept, req->protocols ? (*base64 ? "Sec-WebSocket-Protocol: base64\r\n"
-                                                       : "Sec-WebSocket-Protocol: binary\r\n")
-                                            : "");
-    nph_info("%s: instance %s: console %s:%d opened", kind->name, auth.instance_uuid, auth.host,
-             auth.port);
-    return send_all(fd, head, (size_t)n);
+    int n = snprintf(head, sizeof(head),
+                     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n%s\r\n",
+                     accept, protocol);
+    nph_info("%s: instance %s: console %s:%d opened", c->proxy->kind->name, auth.instance_uuid,
+             auth.host, auth.port);
+    return send_all(c->client_fd, head, (size_t)n);
 }
 
 void console_serve(struct console_conn *c)
