@@ -168,7 +168,7 @@ int nph_daemon_run(struct nph_daemon *d, int argc, char **argv, const char *bus_
     void *service = NULL;
     char name[300];
     snprintf(name, sizeof(name), "%s.%s", bus_name, d->host);
-    if (nph_bus_open(d->transport_url, name, &bus, &err) != NPH_OK ||
+    if ((bus_name && nph_bus_open(d->transport_url, name, &bus, &err) != NPH_OK) ||
         start(d, bus, &service, &err) != NPH_OK) {
         nph_crit("%s cannot start: %s", d->name, err.message);
         nph_bus_close(bus);

@@ -44,7 +44,7 @@ typedef nph_status (*nph_service_start_fn)(struct nph_daemon *d, nph_bus *bus, v
 typedef void (*nph_service_free_fn)(void *service);
 
 /* The whole life of a one-service daemon: init, open the bus as
- * "<bus_name>.<host>", start, wait for a shutdown signal, close the bus
+ * "<bus_name>.<host>" (no bus for a NULL bus_name: start gets NULL), start, wait for a shutdown signal, close the bus
  * (finishing the work in progress), free the service.  Returns the exit
  * status for main(). */
 int nph_daemon_run(struct nph_daemon *d, int argc, char **argv, const char *bus_name,

@@ -187,8 +187,20 @@ static const char migration_4[] =
 /* 5: the reason a server was locked (microversion 2.73). */
 static const char migration_5[] = "ALTER TABLE instances ADD COLUMN locked_reason TEXT;";
 
+/* 6: console tokens, as Nova's console_auth_tokens: only the token's hash is
+ * kept; expires is seconds since the epoch. */
+static const char migration_6[] =
+    "CREATE TABLE console_auth_tokens ("
+    " id {ID}, token_hash VARCHAR(255) NOT NULL UNIQUE, console_type VARCHAR(255) NOT NULL,"
+    " host VARCHAR(255) NOT NULL, port INTEGER NOT NULL, tls_port INTEGER,"
+    " internal_access_path VARCHAR(255), access_url_base VARCHAR(255),"
+    " instance_uuid VARCHAR(36) NOT NULL, expires BIGINT NOT NULL, created_at VARCHAR(32),"
+    " updated_at VARCHAR(32));"
+    "CREATE INDEX console_auth_tokens_instance_uuid_idx ON console_auth_tokens (instance_uuid);"
+    "CREATE INDEX console_auth_tokens_expires_idx ON console_auth_tokens (expires);";
+
 static const char *const migrations[] = { migration_1, migration_2, migration_3, migration_4,
-                                          migration_5 };
+                                          migration_5, migration_6 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 int nph_db_schema_latest(void)

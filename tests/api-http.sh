@@ -418,7 +418,8 @@ check "os-instance-actions has the resizes, the revert and the confirm" \
   is "$(jget '" ".join(a["action"] for a in d["instanceActions"][:4])')" "confirmResize resize revertResize resize"
 req POST "/v2.1/servers/$server/remote-consoles" '{"remote_console": {"protocol": "vnc", "type": "novnc"}}' \
   'OpenStack-API-Version: compute 2.6'
-check "remote consoles answer 501 until a console proxy exists" is "$status" 501
+check "remote consoles of a driver without a VNC endpoint answer 501" is "$status" 501
+check "saying so as Nova does" has "Unable to get vnc console, functionality not implemented"
 
 # --- delete ----------------------------------------------------------------------------
 req DELETE "/v2.1/servers/$server" ''

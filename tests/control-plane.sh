@@ -125,7 +125,7 @@ sync_power_state_interval = 2
 scheduler = $where
 EOT
   "$manage" --config-file "$dir/nephele.conf" db sync >"$dir/sync.out" 2>&1
-  check "$label: nephele-manage db sync" grep -q "version 5" "$dir/sync.out"
+  check "$label: nephele-manage db sync" grep -q "version 6" "$dir/sync.out"
   if [ "$where" = bus ]; then
     start_daemon "sched1_$label" "$scheduler" "$dir/nephele.conf"
     start_daemon "sched2_$label" "$scheduler" "$dir/nephele.conf"

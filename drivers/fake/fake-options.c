@@ -113,6 +113,27 @@ static nph_status read_formats_and_caps(struct fake_driver *fd, nph_error *err)
     return NPH_OK;
 }
 
+/* console_vnc = HOST:PORT and kin, indexed by nph_console_type. */
+static nph_status read_consoles(struct fake_driver *fd, nph_error *err)
+{
+    static const char *const keys[] = { "console_vnc", "console_spice", "console_serial",
+                                        "console_mks" };
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        const char *v = fd->svc->option_string(fd->host, keys[i]), *colon = strrchr(v, ':');
+        char *end = NULL;
+        if (!*v)
+            continue;
+        long port = colon ? strtol(colon + 1, &end, 10) : 0;
+        if (!colon || colon == v || (size_t)(colon - v) >= sizeof(fd->consoles[i].host) ||
+            end == colon + 1 || *end || port < 1 || port > 65535)
+            return fd->svc->option_error(fd->host, err, keys[i],
+                                         "'%s' is not HOST:PORT with a port from 1 to 65535", v);
+        snprintf(fd->consoles[i].host, sizeof(fd->consoles[i].host), "%.*s", (int)(colon - v), v);
+        fd->consoles[i].port = (int)port;
+    }
+    return NPH_OK;
+}
+
 nph_status fake_read_options(struct fake_driver *fd, nph_error *err)
 {
     const struct nph_host_services *svc = fd->svc;
@@ -137,6 +158,8 @@ nph_status fake_read_options(struct fake_driver *fd, nph_error *err)
              fd->cpu_arch, fd->capacity.vcpus);
 
     nph_status st = read_formats_and_caps(fd, err);
+    if (st == NPH_OK)
+        st = read_consoles(fd, err);
     if (st != NPH_OK)
         return st;
     double latency[FAKE_OP_COUNT] = { 0 };

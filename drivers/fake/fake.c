@@ -771,25 +771,27 @@ static nph_status fake_get_console(void *drv, const struct nph_instance *inst,
 {
     static const uint32_t caps[] = { NPH_CAP_CONSOLE_VNC, NPH_CAP_CONSOLE_SPICE,
                                      NPH_CAP_CONSOLE_SERIAL, NPH_CAP_CONSOLE_MKS };
+    static const char *const keys[] = { "console_vnc", "console_spice", "console_serial",
+                                        "console_mks" };
     struct fake_driver *fd = drv;
     if ((unsigned)type >= sizeof(caps) / sizeof(caps[0]))
         return fd->svc->error(err, NPH_ERR_INVALID, "unknown console type %d", (int)type);
     nph_status st = need_capability(fd, caps[type], err);
     if (st != NPH_OK)
         return st;
+    if (!fd->consoles[type].port)
+        return fd->svc->error(err, NPH_ERR_NOT_SUPPORTED, "driver '%s' has no %s endpoint "
+                              "configured", fd->svc->instance_name(fd->host), keys[type]);
     pthread_mutex_lock(&fd->lock);
-    struct fake_instance *fi = fake_table_find(&fd->instances, inst->uuid);
-    if (fi) {
-        snprintf(out->host, sizeof(out->host), "127.0.0.1");
-        out->port = 5900 + (int)(fi->node % 1000);
-        out->tls_port = type == NPH_CONSOLE_SPICE ? out->port + 1000 : 0;
-        snprintf(out->internal_access_path, sizeof(out->internal_access_path), "/fake/%s",
-                 fi->uuid);
-    }
+    bool found = fake_table_find(&fd->instances, inst->uuid) != NULL;
     pthread_mutex_unlock(&fd->lock);
-    if (!fi)
+    if (!found)
         return fd->svc->error(err, NPH_ERR_NOT_FOUND, "instance %s is not on driver '%s'",
                               inst->uuid, fd->svc->instance_name(fd->host));
+    snprintf(out->host, sizeof(out->host), "%s", fd->consoles[type].host);
+    out->port = fd->consoles[type].port;
+    out->tls_port = 0;
+    out->internal_access_path[0] = '\0';
     return NPH_OK;
 }
 
@@ -851,6 +853,12 @@ static const struct nph_driver_option fake_options[] = {
       "live-migration,snapshot,attach-interface,attach-volume,multiattach,rescue,set-password,"
       "resize,migrate-to-same-host,console-vnc,console-spice,console-serial",
       0, 0, "capabilities to advertise; operations outside them are not supported" },
+    { "console_vnc", NPH_OPT_STRING, "", 0, 0,
+      "HOST:PORT get_console gives for VNC (a real VNC server in tests); unset: not supported" },
+    { "console_spice", NPH_OPT_STRING, "", 0, 0, "HOST:PORT of the SPICE console; unset: not supported" },
+    { "console_serial", NPH_OPT_STRING, "", 0, 0,
+      "HOST:PORT of the serial console (a TCP socket); unset: not supported" },
+    { "console_mks", NPH_OPT_STRING, "", 0, 0, "HOST:PORT of the MKS console; unset: not supported" },
     { "latency_ms", NPH_OPT_STRING, "", 0, 0, "per-operation delay, e.g. spawn:200,reboot:50" },
     { "failure_rate", NPH_OPT_STRING, "", 0, 0,
       "per-operation failure probability 0..1, e.g. spawn:0.1" },

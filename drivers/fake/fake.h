@@ -71,6 +71,9 @@ struct fake_driver {
     char cpu_info[256];
     uint32_t image_formats;
     uint32_t capabilities;
+    /* console_vnc and kin: where get_console sends clients (a real VNC server
+     * in tests); port 0 when unset, and the console is not supported. */
+    struct { char host[256]; int port; } consoles[4];
     uint32_t latency_ms[FAKE_OP_COUNT];
     double failure_rate[FAKE_OP_COUNT];
     uint64_t rng;               /* xorshift64 state, for failure injection */

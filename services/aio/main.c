@@ -14,6 +14,7 @@
 #include "compute.h"
 #include "conductor.h"
 #include "conf.h"
+#include "console.h"
 #include "daemon.h"
 #include "error.h"
 #include "log.h"
@@ -25,6 +26,9 @@ static void usage(void)
     printf("Usage: nephele-aio [OPTION]...\n"
            "Run the compute API, the conductor and a compute host in one process, on SQLite\n"
            "and the in-process bus: a whole cloud from one directory.\n"
+           "The console proxies run in it too: noVNC on [vnc] novncproxy_host:novncproxy_port\n"
+           "(default 127.0.0.1:6080; 0 picks a port), serial consoles when [serial_console]\n"
+           "enabled = true (port 6083); a proxy that cannot listen is left out with a warning.\n"
            "\n"
            "Options:\n"
            "  --data-dir DIR      where everything lives (default ./nephele-data); created\n"
@@ -122,10 +126,41 @@ struct services {
     nph_conductor *conductor;
     nph_compute *compute;
     nph_api *api;
+    nph_console_proxy *proxies[2]; /* novnc, serial */
 };
 
-static nph_status start(const nph_config *cfg, struct services *s, nph_error *err)
+/* The console proxies of enabled consoles ([vnc] enabled, default true;
+ * [serial_console] enabled, default false).  A proxy that cannot listen
+ * costs the consoles only: the cloud starts without it.  A base URL left
+ * unset names the port the proxy got. */
+static void start_proxies(nph_config *cfg, struct services *s)
 {
+    static const struct nph_console_proxy_kind *const kinds[] = { &nph_novncproxy,
+                                                                  &nph_serialproxy };
+    for (size_t i = 0; i < 2; i++) {
+        const struct nph_console_proxy_kind *k = kinds[i];
+        bool on = false;
+        nph_error err = NPH_ERROR_INIT;
+        if (nph_config_get_bool(cfg, k->section, "enabled", i == 0, &on, &err) != NPH_OK || !on ||
+            nph_console_proxy_start(cfg, k, &s->proxies[i], &err) != NPH_OK) {
+            if (err.message[0])
+                nph_warn("no %s: %s", k->name, err.message);
+            continue;
+        }
+        if (nph_config_find(cfg, k->section, k->url_key))
+            continue;
+        char text[600];
+        snprintf(text, sizeof(text), "[%s]\n%s = %s://%s:%u%s\n", k->section, k->url_key,
+                 k->url_scheme, nph_config_get(cfg, k->section, k->host_key, "127.0.0.1"),
+                 nph_console_proxy_port(s->proxies[i]), k->url_path);
+        if (nph_config_load_string(cfg, k->name, text, &err) != NPH_OK)
+            nph_warn("%s", err.message);
+    }
+}
+
+static nph_status start(nph_config *cfg, struct services *s, nph_error *err)
+{
+    start_proxies(cfg, s);
     nph_status st = nph_bus_open("inproc://", "aio", &s->bus, err);
     if (st == NPH_OK)
         st = nph_conductor_start(cfg, nph_config_get(cfg, "DEFAULT", "host", "aio"), s->bus,
@@ -141,6 +176,8 @@ static nph_status start(const nph_config *cfg, struct services *s, nph_error *er
 static void stop(struct services *s)
 {
     nph_api_free(s->api);      /* no new requests */
+    for (size_t i = 0; i < 2; i++)
+        nph_console_proxy_free(s->proxies[i]);
     nph_bus_close(s->bus);     /* finish the work in progress */
     nph_compute_free(s->compute);
     nph_conductor_free(s->conductor);

@@ -365,6 +365,8 @@ static nph_status read_config(nph_api *api, const nph_config *cfg, int64_t *work
                                       auth);
     }
     nph_status qst = api_quota_read_config(api, cfg, err);
+    if (qst == NPH_OK)
+        qst = api_consoles_read_config(api, cfg, err);
     if (qst != NPH_OK)
         return qst;
     api->db_url = strdup(nph_config_get(cfg, "database", "connection", DEFAULT_DB_URL));
@@ -445,6 +447,7 @@ void nph_api_free(nph_api *api)
     free(api->db_url);
     free(api->default_az);
     free(api->image_dir);
+    api_consoles_free(api);
     free(api->token_key);
     nph_config_free(api->identity);
     free(api);

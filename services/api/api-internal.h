@@ -41,6 +41,9 @@ struct nph_api {
     char *token_key;             /* [identity] token_key: signs tokens */
     int64_t token_seconds;       /* [identity] token_expiration */
     struct api_keystone *keystone; /* auth_strategy = keystone; NULL otherwise */
+    int64_t console_ttl;         /* [consoleauth] token_ttl, seconds */
+    bool console_enabled[4];     /* [vnc], [spice], [serial_console], [mks] enabled */
+    char *console_url[4];        /* their proxies' base URLs */
 };
 
 /* Who is asking, from the token (or noauth's defaults). */
@@ -251,6 +254,11 @@ void api_placement_route(struct api_request *req, struct api_response *resp);
 /* {"errors": [{"status", "title", "detail", "code", "request_id"}]} */
 void api_placement_error_body(struct api_response *resp, unsigned status, const char *message);
 
+/* ---- api-consoles.c ------------------------------------------------------ */
+/* [consoleauth] token_ttl and the consoles' switches and proxy URLs. */
+nph_status api_consoles_read_config(nph_api *api, const nph_config *cfg, nph_error *err);
+void api_consoles_free(nph_api *api);
+
 /* ---- api-router.c -------------------------------------------------------- */
 void api_route(struct api_request *req, struct api_response *resp);
 
@@ -263,6 +271,7 @@ void api_servers_update(struct api_request *req, struct api_response *resp);
 void api_servers_delete(struct api_request *req, struct api_response *resp);
 void api_servers_action(struct api_request *req, struct api_response *resp);
 void api_server_remote_consoles(struct api_request *req, struct api_response *resp);
+void api_console_auth_token_show(struct api_request *req, struct api_response *resp);
 void api_server_metadata_list(struct api_request *req, struct api_response *resp);
 void api_server_metadata_show(struct api_request *req, struct api_response *resp);
 void api_server_metadata_replace(struct api_request *req, struct api_response *resp);

@@ -32,6 +32,7 @@ static const struct route routes[] = {
     { "GET", "servers/{}/ips", api_server_ips, 0, 0 },
     { "GET", "servers/{}/ips/{}", api_server_ips_network, 0, 0 },
     { "GET", "servers/{}/os-instance-actions", api_instance_actions_list, 0, 0 },
+    { "GET", "os-console-auth-tokens/{}", api_console_auth_token_show, 0, 0 },
     { "GET", "servers/{}/os-instance-actions/{}", api_instance_actions_show, 0, 0 },
     { "GET", "flavors", api_flavors_list, 0, 0 },
     { "POST", "flavors", api_flavors_create, 0, 0 },

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* POST /servers/ID/action: power operations handed to the server's compute
- * host, lock and unlock, console output, force-delete; the actions this
- * cloud cannot do yet answer 501 and say so. */
+ * host, lock and unlock, console output, force-delete; remote consoles are
+ * api-consoles.c's; the actions this cloud cannot do yet answer 501 and say
+ * so. */
 #include "config.h"
 
 #include <stdio.h>
@@ -214,6 +215,8 @@ void api_servers_action(struct api_request *req, struct api_response *resp)
     if (!api_server_lookup(req, resp, req->params[0], &inst))
         return;
     json_object_object_foreach(req->body, action, arg) {
+        if (api_server_get_console(req, resp, inst, action, arg))
+            return; /* Nova hands out consoles of locked servers too */
         bool is_lock = strcmp(action, "lock") == 0 || strcmp(action, "unlock") == 0;
         if (!is_lock && !api_server_check_unlocked(req, resp, inst))
             return;
@@ -238,9 +241,7 @@ void api_servers_action(struct api_request *req, struct api_response *resp)
             return api_server_confirm_resize(req, resp, inst);
         if (strcmp(action, "revertResize") == 0)
             return api_server_revert_resize(req, resp, inst);
-        static const char *const later[] = { "os-getVNCConsole",
-                                             "os-getSPICEConsole", "os-getSerialConsole",
-                                             "os-migrateLive", "migrate", "rescue", "unrescue",
+        static const char *const later[] = { "os-migrateLive", "migrate", "rescue", "unrescue",
                                              "shelve", "unshelve", "shelveOffload", "changePassword",
                                              "restore", "addFloatingIp", "removeFloatingIp",
                                              "addSecurityGroup", "removeSecurityGroup",
@@ -256,14 +257,4 @@ void api_servers_action(struct api_request *req, struct api_response *resp)
         api_error(resp, 400, "There is no such action: %s", action);
         return;
     }
-}
-
-/* POST /servers/ID/remote-consoles (2.6): consoles need a proxy
- * (novncproxy and kin) that this cloud does not run yet. */
-void api_server_remote_consoles(struct api_request *req, struct api_response *resp)
-{
-    nph_auto_json *inst = NULL;
-    if (api_server_lookup(req, resp, req->params[0], &inst))
-        api_error(resp, 501, "The requested functionality is not supported: remote consoles need "
-                             "a console proxy, which this cloud does not run yet.");
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api-servers.h"
+#include "console.h"
 #include "bus.h"
 #include "db-objects.h"
 #include "error.h"
@@ -172,6 +173,9 @@ void api_servers_delete(struct api_request *req, struct api_response *resp)
         api_error_from(resp, &err);
         return;
     }
+    /* Its consoles close to new clients at once, as Nova's do. */
+    if (nph_console_tokens_delete_instance(req->db, uuid, &err) != NPH_OK)
+        nph_warn("instance %s: its console tokens stay until they expire: %s", uuid, err.message);
     resp->status = 204;
 }
 

@@ -44,6 +44,11 @@ void api_server_view(const struct api_request *req, nph_buffer *out,
                      const struct api_server_row *row, json_object *fault,
                      enum api_server_view_kind kind);
 
+/* api-consoles.c: the os-get*Console actions; false when `action` is none
+ * of them. */
+bool api_server_get_console(struct api_request *req, struct api_response *resp, json_object *inst,
+                            const char *action, json_object *arg);
+
 /* api-servers.c */
 /* The instance `id` names, if the caller may see it; else a 404 in resp
  * (a non-UUID id too, as Nova does).  Caller puts *inst. */

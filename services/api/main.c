@@ -38,6 +38,13 @@ int main(int argc, char **argv)
             "  [keystone_authtoken] token_cache_time   seconds a valid token is cached\n"
             "                            (default 300; 0: no cache)\n"
             "  [keystone_authtoken] timeout   seconds per request to Keystone (default 10)\n"
+            "  [consoleauth] token_ttl   seconds a console URL stays valid (default 600)\n"
+            "  [vnc] enabled, novncproxy_base_url   VNC consoles (default true,\n"
+            "                            http://127.0.0.1:6080/vnc_auto.html)\n"
+            "  [serial_console] enabled, base_url   (default false, ws://127.0.0.1:6083/)\n"
+            "  [spice] enabled, html5proxy_base_url (default false,\n"
+            "                            http://127.0.0.1:6082/spice_auto.html)\n"
+            "  [mks] enabled, mksproxy_base_url     (default false, http://127.0.0.1:6090/)\n"
             "  [database] connection     sqlite:///PATH or postgresql://... (default\n"
             "                            sqlite:///" NPH_STATE_DIR "/nephele.db)\n",
     };

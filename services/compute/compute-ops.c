@@ -505,6 +505,31 @@ static nph_status console_output(nph_compute *c, const char *uuid, int64_t lengt
     return NPH_OK;
 }
 
+/* Where the guest's console of `type` (nph_console_type) listens, for the
+ * API to put behind a token. */
+static nph_status console_endpoint(nph_compute *c, const char *uuid, int64_t type,
+                                   json_object **result, nph_error *err)
+{
+    if (type < NPH_CONSOLE_VNC || type > NPH_CONSOLE_MKS)
+        return nph_error_set(err, NPH_ERR_INVALID, "unknown console type %lld", (long long)type);
+    struct instance_view view;
+    nph_driver *drv = NULL;
+    nph_status st = compute_prepare(c, uuid, NULL, NULL, &view, &drv, err);
+    if (st != NPH_OK)
+        return st;
+    struct nph_console where = { .port = 0 };
+    st = NPH_DRIVER_CALL(drv, get_console, err, &view.inst, (nph_console_type)type, &where);
+    instance_view_free(&view);
+    if (st != NPH_OK)
+        return st;
+    *result = json_object_new_object();
+    nph_json_add_string(*result, "host", where.host);
+    nph_json_add_int(*result, "port", where.port);
+    nph_json_add_int(*result, "tls_port", where.tls_port);
+    nph_json_add_string(*result, "internal_access_path", where.internal_access_path);
+    return NPH_OK;
+}
+
 /* An event from outside (Neutron, Cinder, Ironic): power-update means the
  * power changed behind our back, so the record follows the hypervisor now;
  * the network and volume events have nothing waiting for them here. */
@@ -554,6 +579,10 @@ nph_status compute_handle(void *opaque, const char *method, json_object *args,
         int64_t length = -1;
         nph_json_get_int(args, "length", false, &length, NULL);
         st = console_output(c, uuid, length, result, err);
+    } else if (strcmp(method, "get_console") == 0 && result) {
+        int64_t type = -1;
+        nph_json_get_int(args, "console_type", false, &type, NULL);
+        st = console_endpoint(c, uuid, type, result, err);
     } else {
         const char *reboot_type = member_string(args, "reboot_type");
         const struct simple_op *op = NULL;

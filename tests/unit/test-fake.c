@@ -65,7 +65,8 @@ static int power_state(nph_driver *drv, const char *uuid)
 
 static void test_state_machine(void)
 {
-    nph_driver *drv = start_fake("sm.conf", "node_count = 2\nimage_formats = qcow2,raw\n");
+    nph_driver *drv = start_fake("sm.conf", "node_count = 2\nimage_formats = qcow2,raw\n"
+                                                "console_vnc = 127.0.0.1:5901\n");
     nph_error err = NPH_ERROR_INIT;
     struct nph_instance vm = instance(UUID1, "sm-1");
     n_events = 0;
@@ -138,7 +139,11 @@ static void test_state_machine(void)
     struct nph_console where = { 0 };
     is_int(NPH_DRIVER_CALL(drv, get_console, &err, &vm, NPH_CONSOLE_VNC, &where), NPH_OK,
            "vnc console");
-    is_str(where.host, "127.0.0.1", "console on loopback");
+    is_str(where.host, "127.0.0.1", "console where console_vnc says");
+    is_int(where.port, 5901, "on its port");
+    is_int(NPH_DRIVER_CALL(drv, get_console, &err, &vm, NPH_CONSOLE_SPICE, &where),
+           NPH_ERR_NOT_SUPPORTED, "spice console without console_spice is not supported");
+    like(err.message, "console_spice", "naming the option");
     is_int(NPH_DRIVER_CALL(drv, get_console, &err, &vm, NPH_CONSOLE_MKS, &where),
            NPH_ERR_NOT_SUPPORTED, "mks console is not in the default capabilities");
 
