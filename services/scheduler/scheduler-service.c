@@ -17,7 +17,7 @@
 #include "error.h"
 #include "json.h"
 #include "log.h"
-#include "scheduler.h"
+#include "scheduler-internal.h"
 
 NPH_LOG_INIT("scheduler.service");
 
@@ -78,13 +78,6 @@ json_object *nph_scheduler_request_args(const struct nph_schedule_request *req)
     return args;
 }
 
-static json_object *member(json_object *obj, const char *key)
-{
-    json_object *v = NULL;
-    json_object_object_get_ex(obj, key, &v);
-    return v;
-}
-
 static void close_db(void *db)
 {
     nph_db_close(db);
@@ -96,8 +89,8 @@ static nph_status handle(void *opaque, const char *method, json_object *args, js
     nph_scheduler_service *svc = opaque;
     if (strcmp(method, "select_destination") != 0)
         return nph_error_set(err, NPH_ERR_INVALID, "the scheduler has no method '%s'", method);
-    const char *uuid = json_object_get_string(member(args, "uuid"));
-    json_object *flavor = member(args, "flavor");
+    const char *uuid = json_object_get_string(sched_member(args, "uuid"));
+    json_object *flavor = sched_member(args, "flavor");
     if (!uuid || !json_object_is_type(flavor, json_type_object))
         return nph_error_set(err, NPH_ERR_INVALID, "select_destination needs uuid and flavor");
     nph_db *db = pthread_getspecific(svc->db_key);
@@ -107,11 +100,11 @@ static nph_status handle(void *opaque, const char *method, json_object *args, js
             return st;
         pthread_setspecific(svc->db_key, db);
     }
-    const char *migration = json_object_get_string(member(args, "migration"));
+    const char *migration = json_object_get_string(sched_member(args, "migration"));
     struct nph_schedule_request req = {
-        .uuid = uuid, .flavor = flavor, .image = member(args, "image"),
-        .hints = member(args, "scheduler_hints"), .attempts = member(args, "attempts"),
-        .avoid_host = json_object_get_string(member(args, "avoid_host")), .migration = migration,
+        .uuid = uuid, .flavor = flavor, .image = sched_member(args, "image"),
+        .hints = sched_member(args, "scheduler_hints"), .attempts = sched_member(args, "attempts"),
+        .avoid_host = json_object_get_string(sched_member(args, "avoid_host")), .migration = migration,
         .claim = migration ? nph_scheduler_claim_migration : nph_scheduler_claim_instance,
         .opaque = (void *)(migration ? migration : uuid),
     };

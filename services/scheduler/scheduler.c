@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 
 #include "clock.h"
 #include "db-objects.h"
@@ -375,14 +374,7 @@ static void *refresher(void *arg)
     nph_error err = NPH_ERROR_INIT;
     pthread_mutex_lock(&s->lock);
     while (!s->refresher_stop) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += s->refresh_ms / 1000;
-        until.tv_nsec += (s->refresh_ms % 1000) * 1000000;
-        if (until.tv_nsec >= 1000000000) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000;
-        }
+        struct timespec until = nph_clock_deadline((long)s->refresh_ms);
         pthread_cond_timedwait(&s->refresher_wake, &s->lock, &until);
         if (s->refresher_stop)
             break;

@@ -36,15 +36,6 @@ struct runner {
     char last_error[NPH_ERROR_MESSAGE_MAX];
 };
 
-static nph_status claim(nph_db *db, const char *host, const char *node, void *opaque,
-                        nph_error *err)
-{
-    nph_auto_json *changes = json_object_new_object();
-    nph_json_add_string(changes, "host", host);
-    nph_json_add_string(changes, "node", node);
-    return nph_db_instance_update(db, opaque, changes, "scheduling", NULL, err);
-}
-
 /* One boot: the instance record, then the decision with its claim. */
 static nph_status boot(struct runner *r, nph_db *db, json_object *flavor, nph_error *err)
 {
@@ -59,8 +50,8 @@ static nph_status boot(struct runner *r, nph_db *db, json_object *flavor, nph_er
     json_object_object_add(fields, "flavor", json_object_get(flavor));
     nph_status st = nph_db_instance_create(db, fields, err);
     char *host = NULL, *node = NULL;
-    struct nph_schedule_request req = { .uuid = uuid, .flavor = flavor, .claim = claim,
-                                        .opaque = uuid };
+    struct nph_schedule_request req = { .uuid = uuid, .flavor = flavor,
+                                        .claim = nph_scheduler_claim_instance, .opaque = uuid };
     if (st == NPH_OK)
         st = nph_scheduler_select(r->sched, db, &req, &host, &node, err);
     free(host);
