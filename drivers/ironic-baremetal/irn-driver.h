@@ -41,6 +41,16 @@ struct irn_waiter {
     struct irn_waiter *next;
 };
 
+/* The node state an operation's wait ended on, kept for the power state
+ * the compute service reads right after the operation (irn-wait.c). */
+struct irn_settled {
+    char node[IRN_UUID_LEN];   /* "" for a free slot */
+    char instance[IRN_UUID_LEN];
+    char power_state[40];
+    uint64_t at_ns;            /* monotonic */
+};
+#define IRN_SETTLED_MAX 64
+
 /* The members the state poller and irn_node_fetch ask for. */
 #define IRN_WATCH_FIELDS                                                                    \
     "uuid,provision_state,target_provision_state,power_state,target_power_state,last_error," \
@@ -74,6 +84,7 @@ struct irn_driver {
     pthread_cond_t poll_wake;           /* a waiter joined, or the driver stops */
     pthread_cond_t polled;              /* waiters were answered */
     struct irn_waiter *waiters;
+    struct irn_settled settled[IRN_SETTLED_MAX]; /* guarded by lock */
 };
 
 /* irn-nodes.c: the node listing and what it means for the compute side. */
@@ -119,6 +130,13 @@ nph_status irn_node_fetch(struct irn_driver *d, const char *uuid, json_object **
 typedef int (*irn_settled_fn)(json_object *node, const void *arg);
 nph_status irn_wait(struct irn_driver *d, const char *uuid, irn_settled_fn done, const void *arg,
                     unsigned timeout_s, const char *what, json_object **node, nph_error *err);
+/* Keep `node`'s state (an answer irn_wait ended on) for the next get_info. */
+void irn_settled_keep(struct irn_driver *d, const char *uuid, json_object *node);
+/* Take `node`'s kept state: true, with its power state in `out`, when it
+ * is less than half a second old and the node held `instance`.  The entry goes
+ * either way (the next read asks Ironic); `out` may be NULL to drop it. */
+bool irn_settled_take(struct irn_driver *d, const char *node, const char *instance, char *out,
+                       size_t len);
 /* PUT /v1/nodes/UUID/states/KIND with {"target": target} (and extra members). */
 nph_status irn_set_state(struct irn_driver *d, const char *uuid, const char *kind,
                          const char *target, json_object *extra, nph_error *err);

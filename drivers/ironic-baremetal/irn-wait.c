@@ -4,6 +4,11 @@
  * deploy takes 0.2-0.4 s and a real one minutes.  The waits share one
  * poller (irn-poll.c) that asks Ironic for all their nodes at once; each
  * wait only judges the answers it is handed.
+ *
+ * The compute service reads the power state right after every operation
+ * (Nova's driver GETs the node there); the state the wait ended on serves
+ * that one read when it is less than half a second old, which saves the single
+ * Ironic process a request per build.
  */
 #include "config.h"
 
@@ -19,6 +24,48 @@ nph_status irn_node_fetch(struct irn_driver *d, const char *uuid, json_object **
     char path[256];
     snprintf(path, sizeof(path), "/v1/nodes/%s?fields=%s", uuid, IRN_WATCH_FIELDS);
     return irn_request(d->client, "GET", path, NULL, node, err);
+}
+
+#define SETTLED_FRESH_NS 500000000ull
+
+void irn_settled_keep(struct irn_driver *d, const char *uuid, json_object *node)
+{
+    pthread_mutex_lock(&d->lock);
+    struct irn_settled *slot = &d->settled[0]; /* the node's entry, or the oldest */
+    for (size_t i = 0; i < IRN_SETTLED_MAX; i++) {
+        struct irn_settled *s = &d->settled[i];
+        if (strcmp(s->node, uuid) == 0) {
+            slot = s;
+            break;
+        }
+        if (s->at_ns < slot->at_ns)
+            slot = s;
+    }
+    const char *instance = irn_str(node, "instance_uuid"), *power = irn_str(node, "power_state");
+    snprintf(slot->node, sizeof(slot->node), "%s", uuid);
+    snprintf(slot->instance, sizeof(slot->instance), "%s", instance ? instance : "");
+    snprintf(slot->power_state, sizeof(slot->power_state), "%s", power ? power : "");
+    slot->at_ns = nph_clock_monotonic_ns();
+    pthread_mutex_unlock(&d->lock);
+}
+
+bool irn_settled_take(struct irn_driver *d, const char *node, const char *instance, char *out,
+                       size_t len)
+{
+    uint64_t now = nph_clock_monotonic_ns();
+    bool found = false;
+    pthread_mutex_lock(&d->lock);
+    for (size_t i = 0; i < IRN_SETTLED_MAX && !found; i++) {
+        struct irn_settled *s = &d->settled[i];
+        if (!s->node[0] || strcmp(s->node, node) != 0)
+            continue;
+        found = strcmp(s->instance, instance) == 0 && now - s->at_ns < SETTLED_FRESH_NS;
+        if (found && out)
+            snprintf(out, len, "%s", s->power_state);
+        memset(s, 0, sizeof(*s));
+    }
+    pthread_mutex_unlock(&d->lock);
+    return found;
 }
 
 static const char *state_of(json_object *node, const char *key)
