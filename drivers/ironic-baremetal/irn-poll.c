@@ -14,7 +14,10 @@
  * at intervals growing by half up to poll_max_ms (a fake deploy takes
  * 0.2 s, a real one minutes); one round serves every waiter.  Rounds are
  * spaced by at least twice the last round's duration, so a busy Ironic
- * (slow answers) is asked less often while it works.
+ * (slow answers) is asked less often while it works, but never by more
+ * than 250 ms: a slow answer is mostly waiting behind other requests, not
+ * the listing's own cost, and the deploy that ends the burst should be
+ * seen at once.
  */
 #include "config.h"
 
@@ -27,8 +30,10 @@
 
 /* A listing pays when it carries fewer than this many nodes per waiter. */
 #define LIST_NODES_PER_WAITER 40
-/* Rounds start no sooner than this many times the last round's duration. */
+/* Rounds start no sooner than this many times the last round's duration,
+ * up to ROUND_SPACING_MAX_NS after the last one started. */
 #define ROUND_SPACING 2
+#define ROUND_SPACING_MAX_NS 250000000ull
 
 /* One node of a round: its UUID and what Ironic said. */
 struct asked {
@@ -153,6 +158,8 @@ static uint64_t next_round(struct irn_driver *d, uint64_t last_start, uint64_t l
         if (!due || w->due_ns < due)
             due = w->due_ns;
     uint64_t spacing = last_took * ROUND_SPACING;
+    if (spacing > ROUND_SPACING_MAX_NS)
+        spacing = ROUND_SPACING_MAX_NS;
     if (spacing < (uint64_t)d->poll_min_ms * 1000000ull)
         spacing = (uint64_t)d->poll_min_ms * 1000000ull;
     if (due && due < last_start + spacing)
