@@ -14,6 +14,18 @@ nph_status vmw_power_state(struct vmw_driver *d, const struct vmw_ref *vm, char 
                            nph_error *err);
 
 /* vmw-spawn.c */
+/* Make sure the image is on the node's datastore (uploaded once, then
+ * remembered); `ds_path` receives its datastore path ("[ds] folder/ID/ID.vmdk"
+ * or "[ds] folder/ID.iso") and *size the bytes of its disk. */
+nph_status vmw_ensure_image(struct vmw_driver *d, const struct vmw_node *n,
+                            const struct nph_image_meta *img, char *ds_path, size_t len,
+                            uint64_t *size, nph_error *err);
+/* What a spawn of `inst` on node `n` creates, from its flavor and image
+ * (`image_path` and `image_size` as vmw_ensure_image gave them).  The plan
+ * points into its arguments. */
+void vmw_plan_spawn(const struct vmw_driver *d, const struct vmw_node *n,
+                    const struct nph_instance *inst, const char *image_path, uint64_t image_size,
+                    struct vmw_spawn_plan *plan);
 nph_status vmw_spawn(void *drv, const struct nph_instance *inst,
                      const struct nph_spawn_args *args, nph_error *err);
 nph_status vmw_snapshot(void *drv, const struct nph_instance *inst, const char *dest_path,

@@ -125,12 +125,9 @@ static nph_status upload_vmdk(struct vmw_driver *d, const struct vmw_node *n,
     return st;
 }
 
-/* Make sure the image is on the node's datastore; `ds_path` receives its
- * datastore path ("[ds] folder/ID/ID.vmdk" or "[ds] folder/ID.iso") and
- * *size the bytes of its disk. */
-static nph_status ensure_image(struct vmw_driver *d, const struct vmw_node *n,
-                               const struct nph_image_meta *img, char *ds_path, size_t len,
-                               uint64_t *size, nph_error *err)
+nph_status vmw_ensure_image(struct vmw_driver *d, const struct vmw_node *n,
+                            const struct nph_image_meta *img, char *ds_path, size_t len,
+                            uint64_t *size, nph_error *err)
 {
     bool iso = img->disk_format == NPH_IMAGE_ISO;
     char rel[VMW_NAME_MAX * 2], dir[VMW_NAME_MAX * 2], key[2 * VMW_NAME_MAX], flat[3 * VMW_NAME_MAX];
@@ -259,6 +256,29 @@ static nph_status create_vm(struct vmw_driver *d, const struct vmw_node *n,
     return st;
 }
 
+void vmw_plan_spawn(const struct vmw_driver *d, const struct vmw_node *n,
+                    const struct nph_instance *inst, const char *image_path, uint64_t image_size,
+                    struct vmw_spawn_plan *plan)
+{
+    const struct nph_flavor *f = inst->flavor;
+    const struct nph_image_meta *img = inst->image;
+    const char *guest = image_property(img, "vmware_ostype");
+    *plan = (struct vmw_spawn_plan){
+        .uuid = inst->uuid,
+        .name = inst->name,
+        .datastore_name = n->datastore_name,
+        .root_disk_kb = (image_size + 1023) / 1024,
+        .iso = img && img->disk_format == NPH_IMAGE_ISO ? image_path : NULL,
+        .port_group = n->network.id[0] ? d->opt.port_group : NULL,
+        .network = &n->network,
+        .guest_id = guest ? guest : d->opt.guest_id,
+        .vcpus = f && f->vcpus ? f->vcpus : 1,
+        .memory_mb = f && f->memory_mb ? f->memory_mb : 512,
+        .root_gb = f ? f->root_gb : 0,
+        .ephemeral_gb = f ? f->ephemeral_gb : 0,
+    };
+}
+
 nph_status vmw_spawn(void *drv, const struct nph_instance *inst,
                      const struct nph_spawn_args *args, nph_error *err)
 {
@@ -277,8 +297,8 @@ nph_status vmw_spawn(void *drv, const struct nph_instance *inst,
     }
     char image_path[VMW_NAME_MAX * 3] = "";
     uint64_t image_size = 0;
-    if (fmt && (st = ensure_image(d, &n, img, image_path, sizeof(image_path), &image_size,
-                                  err)) != NPH_OK)
+    if (fmt && (st = vmw_ensure_image(d, &n, img, image_path, sizeof(image_path), &image_size,
+                                      err)) != NPH_OK)
         return nph_error_prefix(err, "spawn of %s: ", inst->uuid);
     {
         /* Never touch the files of a guest that exists already. */
@@ -295,22 +315,8 @@ nph_status vmw_spawn(void *drv, const struct nph_instance *inst,
             return st;
         }
     }
-    const struct nph_flavor *f = inst->flavor;
-    const char *guest = image_property(img, "vmware_ostype");
-    struct vmw_spawn_plan plan = {
-        .uuid = inst->uuid,
-        .name = inst->name,
-        .datastore_name = n.datastore_name,
-        .root_disk_kb = (image_size + 1023) / 1024,
-        .iso = fmt == NPH_IMAGE_ISO ? image_path : NULL,
-        .port_group = n.network.id[0] ? d->opt.port_group : NULL,
-        .network = &n.network,
-        .guest_id = guest ? guest : d->opt.guest_id,
-        .vcpus = f && f->vcpus ? f->vcpus : 1,
-        .memory_mb = f && f->memory_mb ? f->memory_mb : 512,
-        .root_gb = f ? f->root_gb : 0,
-        .ephemeral_gb = f ? f->ephemeral_gb : 0,
-    };
+    struct vmw_spawn_plan plan;
+    vmw_plan_spawn(d, &n, inst, image_path, image_size, &plan);
     {
         VMW_LOCKED(&d->conn);
         st = create_vm(d, &n, &plan, fmt == NPH_IMAGE_VMDK ? image_path : NULL, err);
