@@ -68,22 +68,28 @@ until [ "$(count ACTIVE)" = "0 0" ]; do sleep 0.05; done
 
 # CPU time (ms) a process has used so far.
 cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) * 1000 / hz}' "/proc/$1/stat"; }
-value() { awk -v k="$1" '$1 == k {print $2}' "$2"; }
-for r in $(seq 1 "$rounds"); do
-  "$top_builddir/tests/bench/bench-vmware" "$URL" "$CA" "$node" "$tmp/disk.vmdk" "$vms" \
-    >"$tmp/round" 2>>"$tmp/stderr"
+# One run of bench-vmware: its ms per VM, then the CPU ms per VM it, vcsim and
+# nephele-aio used meanwhile.
+run() {
+  local v0 a0 v1 a1
   v0=$(cpu_ms "$vcsim_pid") a0=$(cpu_ms "$aio_pid")
-  "$top_builddir/tests/bench/bench-vmware" --stack "$base" "$image" "$vms" >>"$tmp/round" 2>>"$tmp/stderr"
+  "$top_builddir/tests/bench/bench-vmware" "$@" >"$tmp/run" 2>>"$tmp/stderr"
   v1=$(cpu_ms "$vcsim_pid") a1=$(cpu_ms "$aio_pid")
-  echo "$(value bare_ms_per_vm "$tmp/round") $(value driver_ms_per_vm "$tmp/round")" \
-    "$(value stack_ms_per_vm "$tmp/round")" \
-    "$(awk -v a="$v0" -v b="$v1" -v n="$vms" 'BEGIN {print (b - a) / n}')" \
-    "$(awk -v a="$a0" -v b="$a1" -v n="$vms" 'BEGIN {print (b - a) / n}')" >>"$tmp/rounds"
+  awk -v v="$v1" -v V="$v0" -v a="$a1" -v A="$a0" -v n="$vms" '
+    /_ms_per_vm/ && !/^cpu/ {ms = $2} /^cpu_ms_per_vm/ {cpu = $2}
+    END {printf "%s %s %s %s", ms, cpu, (v - V) / n, (a - A) / n}' "$tmp/run"
+}
+for r in $(seq 1 "$rounds"); do
+  echo "$(run --bare "$URL" "$CA" "$node" "$tmp/disk.vmdk" "$vms")" \
+    "$(run --driver "$URL" "$CA" "$node" "$tmp/disk.vmdk" "$vms")" \
+    "$(run --stack "$base" "$image" "$vms")" >>"$tmp/rounds"
 done
 kill -TERM "$aio_pid"; wait "$aio_pid" 2>/dev/null || true
 aio_pid=
 
-# Column $1 of the rounds (bare driver stack vcsim_cpu aio_cpu), median.
+# Column $1 of the rounds, median.  Columns: ms per VM, then CPU ms per VM of
+# the client, vcsim and nephele-aio, for the bare reference (1-4), the driver
+# (5-8) and the whole stack (9-12).
 median() { awk -v c="$1" '{print $c}' "$tmp/rounds" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 # Median over the rounds of column $1 / bare - 1, in percent.
 overhead() { awk -v c="$1" '{print ($c / $1 - 1) * 100}' "$tmp/rounds" | sort -g |
@@ -99,7 +105,10 @@ vrow() {
     printf "%-52s %12.3f %-4s %10.3f %-4s %8.0f%%\n", n, m, "ms", b, "ms", o }'
 }
 vrow "bare SOAP round trips per VM (the reference)" "$bare" 0
-vrow "vmware driver spawn + destroy per VM" "$(median 2)" "$(overhead 2)"
-vrow "whole stack (API to driver) per VM" "$(median 3)" "$(overhead 3)"
+vrow "vmware driver spawn + destroy per VM" "$(median 5)" "$(overhead 5)"
+vrow "whole stack (API to driver) per VM" "$(median 9)" "$(overhead 9)"
 echo "(overhead: median of each round's measured / bare - 1; the target for the whole stack is under 20%)"
-echo "(CPU per VM during the whole stack: vcsim $(median 4) ms, nephele-aio $(median 5) ms, on $(nproc) cores)"
+printf "CPU ms per VM on %s cores: bare: client %.2f vcsim %.2f; driver: client %.2f vcsim %.2f;\n" \
+  "$(nproc)" "$(median 2)" "$(median 3)" "$(median 6)" "$(median 7)"
+printf "  whole stack: client %.2f vcsim %.2f nephele-aio (API to driver) %.2f\n" \
+  "$(median 10)" "$(median 11)" "$(median 12)"
