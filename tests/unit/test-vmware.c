@@ -93,6 +93,12 @@ static void test_nodes(void)
     ops->capabilities(drv, &caps);
     is_int(caps.image_formats, NPH_IMAGE_VMDK | NPH_IMAGE_ISO, "boots vmdk and iso images");
     ok(caps.flags & NPH_CAP_SNAPSHOT, "snapshots");
+    /* Not implemented: the flags say so and the slots stay empty, so the
+     * core answers "not supported" and the scheduler never offers them. */
+    ok(!(caps.flags & (NPH_CAP_LIVE_MIGRATION | NPH_CAP_ATTACH_INTERFACE)),
+       "no live migration, no interface attach in the capabilities");
+    ok(!ops->live_migration && !ops->attach_interface && !ops->detach_interface,
+       "and their slots are empty");
 }
 
 static void test_lifecycle(const char *image_path)
