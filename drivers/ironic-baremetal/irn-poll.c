@@ -175,7 +175,8 @@ static void *poller_main(void *opaque)
     while (!d->stopping) {
         uint64_t due = next_round(d, last_start, last_took), now = nph_clock_monotonic_ns();
         if (!due || due > now) {
-            struct timespec until = nph_clock_deadline(due ? (long)((due - now) / 1000000 + 1) : 60000);
+            long ms = due ? (long)((due - now) / 1000000 + 1) : 60000; /* idle: wait to be woken */
+            struct timespec until = nph_clock_deadline(ms);
             pthread_cond_timedwait(&d->poll_wake, &d->lock, &until);
             continue;
         }

@@ -121,7 +121,8 @@ nph_status irn_wait(struct irn_driver *d, const char *uuid, irn_settled_fn done,
                              why ? why : "no last_error given");
     }
     return d->svc->error(err, NPH_ERR_TIMEOUT,
-                         "Ironic node %s did not %s within %u s (provision state %s, power state %s)",
+                         "Ironic node %s did not %s within %u s (provision state %s, "
+                         "power state %s)",
                          uuid, what, timeout_s, state_of(w.node, "provision_state"),
                          state_of(w.node, "power_state"));
 }

@@ -414,7 +414,7 @@ static void test_driver(void)
 struct build {
     nph_driver *drv;
     struct nph_instance inst;
-    char node[40], uuid[40];
+    char node[40], uuid[40], name[32];
     nph_status spawned, destroyed;
     nph_error err;
 };
@@ -447,11 +447,10 @@ static void test_concurrent(void)
     struct build b[N_CONCURRENT];
     memset(b, 0, sizeof(b));
     for (int i = 0; i < N_CONCURRENT; i++) {
-        char name[32];
-        snprintf(name, sizeof(name), "drv-many-%d", i);
-        make_node(name, "baremetal-many", b[i].node);
+        snprintf(b[i].name, sizeof(b[i].name), "drv-many-%d", i);
+        make_node(b[i].name, "baremetal-many", b[i].node);
         snprintf(b[i].uuid, sizeof(b[i].uuid), "cccccccc-0000-4000-8000-%012d", i);
-        b[i].inst = (struct nph_instance){ .uuid = b[i].uuid, .name = name, .node = b[i].node,
+        b[i].inst = (struct nph_instance){ .uuid = b[i].uuid, .name = b[i].name, .node = b[i].node,
                                            .flavor = &metal, .image = &image, .project_id = "p" };
     }
     nph_driver *drv = start_driver();
@@ -460,7 +459,8 @@ static void test_concurrent(void)
     run_all(b, spawn_one);
     for (int i = 0; i < N_CONCURRENT; i++) {
         is_int(b[i].spawned, NPH_OK, "concurrent spawn %d: %s", i, b[i].err.message);
-        is_int(power_of(drv, &b[i].inst), NPH_POWER_RUNNING, "concurrent build %d is on its node", i);
+        is_int(power_of(drv, &b[i].inst), NPH_POWER_RUNNING, "concurrent build %d is on its node",
+               i);
     }
     run_all(b, destroy_one);
     for (int i = 0; i < N_CONCURRENT; i++) {
