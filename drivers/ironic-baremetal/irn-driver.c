@@ -78,11 +78,26 @@ static nph_status connect_client(struct irn_driver *d, nph_error *err)
     return NPH_OK;
 }
 
+/* The power watch and the state poller end; waits still running give up. */
+static void stop_threads(struct irn_driver *d)
+{
+    pthread_mutex_lock(&d->lock);
+    d->stopping = true;
+    pthread_cond_broadcast(&d->wake);
+    pthread_cond_broadcast(&d->poll_wake);
+    pthread_cond_broadcast(&d->polled);
+    pthread_mutex_unlock(&d->lock);
+    if (d->watching)
+        pthread_join(d->watcher, NULL);
+    if (d->polling)
+        pthread_join(d->poller, NULL);
+    d->watching = d->polling = false;
+}
+
 static void irn_cleanup(void *drv)
 {
     struct irn_driver *d = drv;
-    irn_watch_stop(d);
-    irn_poll_stop(d);
+    stop_threads(d);
     irn_client_free(d->client);
     pthread_mutex_destroy(&d->lock);
     pthread_mutex_destroy(&d->refresh_lock);

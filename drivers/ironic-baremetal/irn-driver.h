@@ -108,11 +108,9 @@ void irn_power_changes(struct irn_driver *d, const struct irn_node *a, size_t n_
 /* The power watch: emits lifecycle events for power changes made behind
  * the compute service's back (Ironic's own notifications may not reach it). */
 nph_status irn_watch_start(struct irn_driver *d, nph_error *err);
-void irn_watch_stop(struct irn_driver *d);
 
 /* irn-poll.c: the state poller serving every irn_wait. */
 nph_status irn_poll_start(struct irn_driver *d, nph_error *err);
-void irn_poll_stop(struct irn_driver *d);
 /* Register `w` (uuid borrowed until irn_poll_leave); the first answer
  * comes after poll_min_ms. */
 void irn_poll_join(struct irn_driver *d, struct irn_waiter *w, const char *uuid);

@@ -234,16 +234,3 @@ nph_status irn_poll_start(struct irn_driver *d, nph_error *err)
     d->polling = true;
     return NPH_OK;
 }
-
-void irn_poll_stop(struct irn_driver *d)
-{
-    if (!d->polling)
-        return;
-    pthread_mutex_lock(&d->lock);
-    d->stopping = true;
-    pthread_cond_broadcast(&d->poll_wake);
-    pthread_cond_broadcast(&d->polled);
-    pthread_mutex_unlock(&d->lock);
-    pthread_join(d->poller, NULL);
-    d->polling = false;
-}
