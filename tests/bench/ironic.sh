@@ -14,7 +14,8 @@ peer="bash $top_srcdir/tests/peers/ironic.sh"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/nph-bench-ironic-XXXXXX")
 aio_pid=
 cleanup() {
-  [ -z "$aio_pid" ] || { kill -TERM "$aio_pid" 2>/dev/null; wait "$aio_pid" 2>/dev/null || true; }
+  # nephele-aio may have died already: kill fails, and set -e must not end the cleanup here.
+  [ -z "$aio_pid" ] || { kill -TERM "$aio_pid" 2>/dev/null || true; wait "$aio_pid" 2>/dev/null || true; }
   $peer stop "$tmp/ironic" >/dev/null 2>&1 || true
   [ -n "${NPH_BENCH_KEEP:-}" ] && echo "kept $tmp" >&2 || rm -rf "$tmp"
 }
