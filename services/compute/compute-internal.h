@@ -93,6 +93,12 @@ void compute_record_fault(nph_compute *c, const char *uuid, const nph_error *why
  * `outcome` NULL at its start, "Success" or "Error" at its end. */
 void compute_action_event(nph_compute *c, const char *uuid, const char *action,
                           const char *event, const char *outcome);
+/* compute_update_record() and compute_action_event() in one conductor call
+ * and transaction; when the update fails, an ending event is recorded as
+ * "Error" and a starting one not at all. */
+nph_status compute_update_with_event(nph_compute *c, const char *uuid, json_object *changes,
+                                     const char *expected, const char *action, const char *event,
+                                     const char *outcome, nph_error *err);
 /* The power state the driver reports, NOSTATE when it has no such guest. */
 nph_power_state compute_power_state(nph_driver *drv, const struct nph_instance *inst);
 /* Read the record, check it is this host's and in `task_state` (NULL: any),

@@ -53,18 +53,24 @@ nph_status compute_get_record(nph_compute *c, const char *uuid, json_object **re
     return compute_call(c, "instance_get", args, record, err);
 }
 
-/* Update the record if its task state is still `expected` ("none" for
- * none, NULL for any). */
-nph_status compute_update_record(nph_compute *c, const char *uuid, json_object *changes,
-                                 const char *expected, nph_error *err)
+static json_object *update_args(const char *uuid, json_object *changes, const char *expected)
 {
-    nph_auto_json *args = json_object_new_object();
+    json_object *args = json_object_new_object();
     nph_json_add_string(args, "uuid", uuid);
     json_object_object_add(args, "changes", json_object_get(changes));
     if (expected)
         json_object_object_add(args, "expected_task_state",
                                strcmp(expected, "none") == 0 ? NULL
                                                              : json_object_new_string(expected));
+    return args;
+}
+
+/* Update the record if its task state is still `expected` ("none" for
+ * none, NULL for any). */
+nph_status compute_update_record(nph_compute *c, const char *uuid, json_object *changes,
+                                 const char *expected, nph_error *err)
+{
+    nph_auto_json *args = update_args(uuid, changes, expected);
     return compute_call(c, "instance_update", args, NULL, err);
 }
 
@@ -81,22 +87,44 @@ void compute_record_fault(nph_compute *c, const char *uuid, const nph_error *why
         nph_err("cannot record the fault of instance %s: %s", uuid, err.message);
 }
 
-void compute_action_event(nph_compute *c, const char *uuid, const char *action,
-                          const char *event, const char *outcome)
+/* The event's fields, or NULL for work nobody requested (repairs, syncs),
+ * which has no action to attach to. */
+static json_object *event_args(nph_compute *c, const char *action, const char *event,
+                               const char *outcome)
 {
     const char *rid = nph_log_request_id();
     if (!rid)
-        return; /* work nobody requested (repairs, syncs) has no action to attach to */
-    nph_auto_json *args = json_object_new_object();
-    nph_json_add_string(args, "uuid", uuid);
+        return NULL;
+    json_object *args = json_object_new_object();
     nph_json_add_string(args, "action", action);
     nph_json_add_string(args, "event", event);
     nph_json_add_string(args, "request_id", rid);
     nph_json_add_string(args, "result", outcome);
     nph_json_add_string(args, "host", c->host);
+    return args;
+}
+
+void compute_action_event(nph_compute *c, const char *uuid, const char *action,
+                          const char *event, const char *outcome)
+{
+    nph_auto_json *args = event_args(c, action, event, outcome);
+    if (!args)
+        return;
+    nph_json_add_string(args, "uuid", uuid);
     nph_error err = NPH_ERROR_INIT;
     if (compute_call(c, "instance_action_event", args, NULL, &err) != NPH_OK)
         nph_warn("cannot record event %s of instance %s: %s", event, uuid, err.message);
+}
+
+nph_status compute_update_with_event(nph_compute *c, const char *uuid, json_object *changes,
+                                     const char *expected, const char *action, const char *event,
+                                     const char *outcome, nph_error *err)
+{
+    nph_auto_json *args = update_args(uuid, changes, expected);
+    json_object *ev = event_args(c, action, event, outcome);
+    if (ev)
+        json_object_object_add(args, "event", ev);
+    return compute_call(c, "instance_update", args, NULL, err);
 }
 
 /* The power state the driver reports, NOSTATE when it has no such guest. */
@@ -213,8 +241,8 @@ static nph_status simple_operation(nph_compute *c, const struct simple_op *op, c
         nph_warn("%s of instance %s failed: %s", op->action, uuid, why.message);
         compute_record_fault(c, uuid, &why);
     }
-    nph_status up = compute_update_record(c, uuid, changes, op->task_state, err);
-    compute_action_event(c, uuid, op->action, event, st == NPH_OK ? "Success" : "Error");
+    nph_status up = compute_update_with_event(c, uuid, changes, op->task_state, op->action, event,
+                                              st == NPH_OK ? "Success" : "Error", err);
     instance_view_free(&view);
     if (st != NPH_OK) {
         if (err)
@@ -298,12 +326,12 @@ static nph_status build(nph_compute *c, const char *uuid, json_object *request, 
         return st;
     nph_auto_json *spawning = json_object_new_object();
     nph_json_add_string(spawning, "task_state", "spawning");
-    st = compute_update_record(c, uuid, spawning, "scheduling", err);
+    st = compute_update_with_event(c, uuid, spawning, "scheduling", "create",
+                                   "compute__do_build_and_run_instance", NULL, err);
     if (st != NPH_OK) {
         instance_view_free(&view);
         return st;
     }
-    compute_action_event(c, uuid, "create", "compute__do_build_and_run_instance", NULL);
     nph_error why = NPH_ERROR_INIT;
     struct nph_spawn_args spawn_args = { 0 };
     st = NPH_DRIVER_CALL(drv, spawn, &why, &view.inst, &spawn_args);
@@ -318,7 +346,9 @@ static nph_status build(nph_compute *c, const char *uuid, json_object *request, 
         nph_info("instance %s spawned on node %s", uuid, view.inst.node);
     else
         nph_err("build of instance %s failed: %s", uuid, why.message);
-    nph_status up = compute_update_record(c, uuid, changes, "spawning", err);
+    nph_status up = compute_update_with_event(c, uuid, changes, "spawning", "create",
+                                              "compute__do_build_and_run_instance",
+                                              st == NPH_OK ? "Success" : "Error", err);
     if (st == NPH_OK && up != NPH_OK) {
         /* The record went away (deleted meanwhile): leave no orphan guest. */
         nph_warn("instance %s changed during its build (%s); destroying the guest", uuid,
@@ -326,8 +356,6 @@ static nph_status build(nph_compute *c, const char *uuid, json_object *request, 
         nph_error ignored = NPH_ERROR_INIT;
         NPH_DRIVER_CALL(drv, destroy, &ignored, &view.inst, true);
     }
-    compute_action_event(c, uuid, "create", "compute__do_build_and_run_instance",
-                 st == NPH_OK && up == NPH_OK ? "Success" : "Error");
     instance_view_free(&view);
     if (st != NPH_OK && err)
         *err = why;
@@ -346,12 +374,12 @@ static nph_status terminate(nph_compute *c, const char *uuid, nph_error *err)
         return st;
     nph_auto_json *deleting = json_object_new_object();
     nph_json_add_string(deleting, "task_state", "deleting");
-    st = compute_update_record(c, uuid, deleting, NULL, err);
+    st = compute_update_with_event(c, uuid, deleting, NULL, "delete", "compute_terminate_instance",
+                                   NULL, err);
     if (st != NPH_OK) {
         instance_view_free(&view);
         return st;
     }
-    compute_action_event(c, uuid, "delete", "compute_terminate_instance", NULL);
     nph_error why = NPH_ERROR_INIT;
     if (drv) /* no driver for the node: nothing runs here to destroy */
         st = NPH_DRIVER_CALL(drv, destroy, &why, &view.inst, true);
@@ -404,8 +432,9 @@ static nph_status rebuild(nph_compute *c, const char *uuid, json_object *image, 
         nph_info("instance %s rebuilt from image %s", uuid, view.image.id);
     else
         nph_warn("rebuild of instance %s failed: %s", uuid, why.message);
-    nph_status up = compute_update_record(c, uuid, changes, "rebuilding", err);
-    compute_action_event(c, uuid, "rebuild", "compute_rebuild_instance", st == NPH_OK ? "Success" : "Error");
+    nph_status up = compute_update_with_event(c, uuid, changes, "rebuilding", "rebuild",
+                                              "compute_rebuild_instance",
+                                              st == NPH_OK ? "Success" : "Error", err);
     instance_view_free(&view);
     if (st != NPH_OK && err)
         *err = why;
@@ -463,9 +492,9 @@ static nph_status snapshot(nph_compute *c, const char *uuid, json_object *args, 
         nph_warn("snapshot of instance %s failed: %s", uuid, why.message);
     nph_auto_json *changes = json_object_new_object();
     json_object_object_add(changes, "task_state", NULL);
-    nph_status up = compute_update_record(c, uuid, changes, "image_snapshot", err);
-    compute_action_event(c, uuid, "createImage", "compute_snapshot_instance",
-                 st == NPH_OK ? "Success" : "Error");
+    nph_status up = compute_update_with_event(c, uuid, changes, "image_snapshot", "createImage",
+                                              "compute_snapshot_instance",
+                                              st == NPH_OK ? "Success" : "Error", err);
     instance_view_free(&view);
     if (st != NPH_OK && err)
         *err = why;

@@ -29,26 +29,6 @@ nph_status conductor_instance_get(nph_conductor *c, nph_db *db, json_object *arg
     return st == NPH_OK ? nph_db_instance_get(db, uuid, result, err) : st;
 }
 
-nph_status conductor_instance_update(nph_conductor *c, nph_db *db, json_object *args,
-                                     json_object **result, nph_error *err)
-{
-    const char *uuid, *expected = NULL;
-    json_object *changes = NULL, *expected_obj = NULL;
-    nph_status st = arg_string(args, "uuid", &uuid, err);
-    if (st == NPH_OK)
-        st = nph_json_get_object(args, "changes", true, &changes, err);
-    /* expected_task_state: absent = do not check; null = expects none. */
-    if (st == NPH_OK && json_object_object_get_ex(args, "expected_task_state", &expected_obj)) {
-        if (!expected_obj)
-            expected = "none";
-        else if (json_object_is_type(expected_obj, json_type_string))
-            expected = json_object_get_string(expected_obj);
-        else
-            st = nph_error_set(err, NPH_ERR_INVALID, "'expected_task_state' must be a string or null");
-    }
-    return st == NPH_OK ? nph_db_instance_update(db, uuid, changes, expected, result, err) : st;
-}
-
 nph_status conductor_instance_fault_create(nph_conductor *c, nph_db *db, json_object *args,
                                            json_object **result, nph_error *err)
 {
@@ -91,35 +71,115 @@ static nph_status find_action(nph_db *db, const char *uuid, const char *action,
     return nph_db_instance_action_start(db, uuid, action, request_id, NULL, NULL, action_id, err);
 }
 
-nph_status conductor_instance_action_event(nph_conductor *c, nph_db *db, json_object *args,
-                                           json_object **result, nph_error *err)
+/* An instance action event as computes send it. */
+struct action_event {
+    const char *action, *event, *request_id;
+    const char *outcome; /* NULL: the event starts; "Success" or "Error": it ends */
+    const char *host;
+};
+
+static nph_status parse_event(json_object *args, struct action_event *ev, nph_error *err)
 {
-    const char *uuid, *action, *event, *request_id, *outcome = NULL, *host = NULL;
-    nph_status st = arg_string(args, "uuid", &uuid, err);
+    nph_status st = arg_string(args, "action", &ev->action, err);
     if (st == NPH_OK)
-        st = arg_string(args, "action", &action, err);
+        st = arg_string(args, "event", &ev->event, err);
     if (st == NPH_OK)
-        st = arg_string(args, "event", &event, err);
+        st = arg_string(args, "request_id", &ev->request_id, err);
     if (st == NPH_OK)
-        st = arg_string(args, "request_id", &request_id, err);
+        st = nph_json_get_string(args, "result", false, &ev->outcome, err);
     if (st == NPH_OK)
-        st = nph_json_get_string(args, "result", false, &outcome, err);
-    if (st == NPH_OK)
-        st = nph_json_get_string(args, "host", false, &host, err);
+        st = nph_json_get_string(args, "host", false, &ev->host, err);
+    return st;
+}
+
+/* The event in one transaction: the action (found or started), its
+ * updated_at and the event are written together and commit once.  With
+ * `update` (NULL: none), an instance update commits with them. */
+static nph_status record_event(nph_db *db, const char *uuid, const struct action_event *ev,
+                               nph_status (*update)(nph_db *, void *, nph_error *), void *opaque,
+                               nph_error *err)
+{
+    int64_t action_id = 0;
+    nph_status st = nph_db_begin(db, err);
     if (st != NPH_OK)
         return st;
-    /* One transaction: the action (found or started), its updated_at and the
-     * event are written together, and commit once. */
-    int64_t action_id = 0;
-    st = nph_db_begin(db, err);
+    if (update)
+        st = update(db, opaque, err);
     if (st == NPH_OK)
-        st = find_action(db, uuid, action, request_id, &action_id, err);
+        st = find_action(db, uuid, ev->action, ev->request_id, &action_id, err);
     if (st == NPH_OK)
-        st = nph_db_instance_action_event(db, action_id, event, outcome, host, err);
+        st = nph_db_instance_action_event(db, action_id, ev->event, ev->outcome, ev->host, err);
     if (st == NPH_OK)
         st = nph_db_commit(db, err);
     if (st != NPH_OK)
         nph_db_rollback(db);
+    return st;
+}
+
+nph_status conductor_instance_action_event(nph_conductor *c, nph_db *db, json_object *args,
+                                           json_object **result, nph_error *err)
+{
+    const char *uuid;
+    struct action_event ev = { 0 };
+    nph_status st = arg_string(args, "uuid", &uuid, err);
+    if (st == NPH_OK)
+        st = parse_event(args, &ev, err);
+    return st == NPH_OK ? record_event(db, uuid, &ev, NULL, NULL, err) : st;
+}
+
+struct instance_update {
+    const char *uuid;
+    json_object *changes;
+    const char *expected; /* task state; "none" for none, NULL: any */
+    json_object **result;
+};
+
+static nph_status run_update(nph_db *db, void *opaque, nph_error *err)
+{
+    struct instance_update *u = opaque;
+    return nph_db_instance_update(db, u->uuid, u->changes, u->expected, u->result, err);
+}
+
+/* An update, with an action event in the same transaction when args has
+ * "event" (what a compute records as its operation starts or ends: one
+ * commit instead of two).  When the update fails, an ending event is still
+ * recorded, as "Error"; a starting one is not. */
+nph_status conductor_instance_update(nph_conductor *c, nph_db *db, json_object *args,
+                                     json_object **result, nph_error *err)
+{
+    struct instance_update u = { .result = result };
+    json_object *expected_obj = NULL, *event_obj = NULL;
+    struct action_event ev = { 0 };
+    nph_status st = arg_string(args, "uuid", &u.uuid, err);
+    if (st == NPH_OK)
+        st = nph_json_get_object(args, "changes", true, &u.changes, err);
+    /* expected_task_state: absent = do not check; null = expects none. */
+    if (st == NPH_OK && json_object_object_get_ex(args, "expected_task_state", &expected_obj)) {
+        if (!expected_obj)
+            u.expected = "none";
+        else if (json_object_is_type(expected_obj, json_type_string))
+            u.expected = json_object_get_string(expected_obj);
+        else
+            st = nph_error_set(err, NPH_ERR_INVALID, "'expected_task_state' must be a string or null");
+    }
+    if (st == NPH_OK)
+        st = nph_json_get_object(args, "event", false, &event_obj, err);
+    if (st == NPH_OK && event_obj)
+        st = parse_event(event_obj, &ev, err);
+    if (st != NPH_OK)
+        return st;
+    if (!event_obj)
+        return run_update(db, &u, err);
+    st = record_event(db, u.uuid, &ev, run_update, &u, err);
+    if (st != NPH_OK && result && *result) { /* the update was rolled back */
+        json_object_put(*result);
+        *result = NULL;
+    }
+    if (st != NPH_OK && ev.outcome) {
+        nph_error ignored = NPH_ERROR_INIT;
+        ev.outcome = "Error";
+        record_event(db, u.uuid, &ev, NULL, NULL, &ignored);
+    }
     return st;
 }
 

@@ -262,6 +262,70 @@ static void test_bad_task_state(void)
     is_str(got, uuid, "returns the record");
 }
 
+/* instance_update with "event" on instance `uuid` (in task state none),
+ * expecting task state `expected`; the call's status. */
+static nph_status update_with_event(const char *uuid, const char *expected, const char *rid,
+                                    const char *outcome, nph_error *err)
+{
+    nph_auto_json *args = json_object_new_object();
+    nph_json_add_string(args, "uuid", uuid);
+    json_object *changes = json_object_new_object();
+    nph_json_add_string(changes, "display_name", "renamed");
+    json_object_object_add(args, "changes", changes);
+    nph_json_add_string(args, "expected_task_state", expected);
+    json_object *event = json_object_new_object();
+    nph_json_add_string(event, "action", "rename");
+    nph_json_add_string(event, "event", "compute_rename");
+    nph_json_add_string(event, "request_id", rid);
+    nph_json_add_string(event, "result", outcome);
+    json_object_object_add(args, "event", event);
+    nph_auto_json *result = NULL;
+    return nph_bus_call(bus, "conductor", "instance_update", args, 5000, &result, err);
+}
+
+static int events_of(const char *rid, const char *outcome)
+{
+    char sql[300];
+    snprintf(sql, sizeof(sql),
+             "SELECT COUNT(*) FROM instance_actions_events e JOIN instance_actions a ON "
+             "a.id = e.action_id WHERE a.request_id = ? AND e.result %s",
+             outcome ? "= 'Error'" : "IS NULL");
+    return count_rows(sql, rid);
+}
+
+/* The update and its action event commit together; a failed update still
+ * records the end of an operation as Error, never its start. */
+static void test_update_with_event(void)
+{
+    char *booted = boot(1, 256, "raw");
+    char uuid[64];
+    snprintf(uuid, sizeof(uuid), "%s", booted ? booted : "");
+    ok(reached(uuid, "active"), "third instance active");
+    nph_error err = NPH_ERROR_INIT;
+    is_int(update_with_event(uuid, "rebuilding", "req-ev-1", NULL, &err), NPH_ERR_CONFLICT,
+           "update with a starting event, wrong task state: refused");
+    is_int(events_of("req-ev-1", NULL), 0, "and no event recorded");
+    is_int(count_rows("SELECT COUNT(*) FROM instances WHERE uuid = ? AND display_name = 'renamed'",
+                      uuid),
+           0, "nor the update");
+    is_int(update_with_event(uuid, "rebuilding", "req-ev-2", "Success", &err), NPH_ERR_CONFLICT,
+           "update with an ending event, wrong task state: refused");
+    is_int(events_of("req-ev-2", "Error"), 1, "the event is recorded as Error");
+    is_int(update_with_event(uuid, "none", "req-ev-3", NULL, &err), NPH_OK,
+           "update with a starting event");
+    is_int(count_rows("SELECT COUNT(*) FROM instances WHERE uuid = ? AND display_name = 'renamed'",
+                      uuid),
+           1, "the update is written");
+    is_int(events_of("req-ev-3", NULL), 1, "with its event, started");
+    nph_auto_json *args = json_object_new_object();
+    nph_json_add_string(args, "uuid", uuid);
+    json_object_object_add(args, "changes", json_object_new_object());
+    json_object_object_add(args, "event", json_object_new_string("oops"));
+    nph_auto_json *result = NULL;
+    is_int(nph_bus_call(bus, "conductor", "instance_update", args, 5000, &result, &err),
+           NPH_ERR_INVALID, "an event that is not an object is refused");
+}
+
 int main(void)
 {
     test_tmpdir_make();
@@ -302,6 +366,7 @@ int main(void)
     test_no_valid_host();
     test_unbootable_format();
     test_bad_task_state();
+    test_update_with_event();
     nph_bus_close(bus);
     nph_compute_free(compute);
     nph_conductor_free(conductor);
