@@ -260,28 +260,94 @@ static bool retry_filter(const nph_scheduler *s, const struct host_state *h,
                          const struct request_spec *r)
 {
     (void)s;
-    if (json_object_object_length(r->avoid_hosts) == 0) /* the usual case: nothing to avoid */
-        return true;
     char key[600];
     snprintf(key, sizeof(key), "%s\n%s", h->host, h->node);
     return !sched_member(r->avoid_hosts, h->host) && !sched_member(r->avoid_hosts, key);
 }
 
+/* When each filter has something to check (see host_check_applies_fn). */
+
+static bool avoids_hosts(const nph_scheduler *s, const struct request_spec *r)
+{
+    (void)s;
+    return json_object_object_length(r->avoid_hosts) > 0;
+}
+
+static bool asks_zone(const nph_scheduler *s, const struct request_spec *r)
+{
+    (void)s;
+    return r->zone != NULL;
+}
+
+/* Any extra spec whose key starts with `prefix`, or (any_unscoped) has no scope. */
+static bool has_spec(const struct request_spec *r, const char *prefix, bool any_unscoped)
+{
+    json_object_object_foreach(r->extra_specs, key, value) {
+        (void)value;
+        if (strncmp(key, prefix, strlen(prefix)) == 0 || (any_unscoped && !strchr(key, ':')))
+            return true;
+    }
+    return false;
+}
+
+static bool asks_capabilities(const nph_scheduler *s, const struct request_spec *r)
+{
+    (void)s;
+    return has_spec(r, "capabilities:", false);
+}
+
+static bool asks_aggregate_specs(const nph_scheduler *s, const struct request_spec *r)
+{
+    (void)s;
+    return has_spec(r, "aggregate_instance_extra_specs:", true);
+}
+
+static bool image_asks(const nph_scheduler *s, const struct request_spec *r)
+{
+    (void)s;
+    return r->image_hypervisor || r->image_arch;
+}
+
+static bool in_affinity_group(const nph_scheduler *s, const struct request_spec *r)
+{
+    (void)s;
+    return r->group_policy && strcmp(r->group_policy, "affinity") == 0;
+}
+
+static bool in_anti_affinity_group(const nph_scheduler *s, const struct request_spec *r)
+{
+    (void)s;
+    return r->group_policy && strcmp(r->group_policy, "anti-affinity") == 0;
+}
+
+static bool hints_same_host(const nph_scheduler *s, const struct request_spec *r)
+{
+    (void)s;
+    return r->same_hosts != NULL;
+}
+
+static bool hints_different_host(const nph_scheduler *s, const struct request_spec *r)
+{
+    (void)s;
+    return r->different_hosts != NULL;
+}
+
 static const struct host_filter filters[] = {
-    { "ResourcesFilter", resources_filter },
-    { "RetryFilter", retry_filter },
-    { "ComputeFilter", compute_filter },
-    { "AvailabilityZoneFilter", availability_zone_filter },
-    { "ComputeCapabilitiesFilter", compute_capabilities_filter },
-    { "ImagePropertiesFilter", image_properties_filter },
-    { "AggregateInstanceExtraSpecsFilter", aggregate_instance_extra_specs_filter },
-    { "AggregateMultiTenancyIsolation", aggregate_multi_tenancy_isolation },
-    { "ServerGroupAffinityFilter", server_group_affinity },
-    { "ServerGroupAntiAffinityFilter", server_group_anti_affinity },
-    { "SameHostFilter", same_host },
-    { "DifferentHostFilter", different_host },
-    { "NumInstancesFilter", num_instances },
-    { "IsolatedHostsFilter", isolated_hosts },
+    { "ResourcesFilter", resources_filter, NULL },
+    { "RetryFilter", retry_filter, avoids_hosts },
+    { "ComputeFilter", compute_filter, NULL },
+    { "AvailabilityZoneFilter", availability_zone_filter, asks_zone },
+    { "ComputeCapabilitiesFilter", compute_capabilities_filter, asks_capabilities },
+    { "ImagePropertiesFilter", image_properties_filter, image_asks },
+    { "AggregateInstanceExtraSpecsFilter", aggregate_instance_extra_specs_filter,
+      asks_aggregate_specs },
+    { "AggregateMultiTenancyIsolation", aggregate_multi_tenancy_isolation, NULL },
+    { "ServerGroupAffinityFilter", server_group_affinity, in_affinity_group },
+    { "ServerGroupAntiAffinityFilter", server_group_anti_affinity, in_anti_affinity_group },
+    { "SameHostFilter", same_host, hints_same_host },
+    { "DifferentHostFilter", different_host, hints_different_host },
+    { "NumInstancesFilter", num_instances, NULL },
+    { "IsolatedHostsFilter", isolated_hosts, NULL },
 };
 
 /* Nova's default enabled_filters. */

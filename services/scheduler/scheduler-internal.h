@@ -86,9 +86,15 @@ struct request_spec {
 /* A filter: true when the host may take the request. */
 typedef bool (*host_filter_fn)(const nph_scheduler *s, const struct host_state *h,
                                const struct request_spec *r);
+/* Whether a filter or weigher has anything to look at for this request
+ * (a group filter without a group has not): when not, its pass over the
+ * hosts is skipped, since it would keep every host or give them all the
+ * same value.  At 10,000 hosts each pass costs tens of microseconds. */
+typedef bool (*host_check_applies_fn)(const nph_scheduler *s, const struct request_spec *r);
 struct host_filter {
     const char *name;
     host_filter_fn fn;
+    host_check_applies_fn applies; /* NULL: always */
 };
 /* A weigher: a raw value, normalised to 0..1 over the hosts, times its multiplier. */
 typedef double (*host_weigher_fn)(const nph_scheduler *s, const struct host_state *h,
@@ -97,6 +103,7 @@ struct host_weigher {
     const char *name;
     const char *multiplier_option; /* [filter_scheduler] key */
     host_weigher_fn fn;
+    host_check_applies_fn applies; /* NULL: always */
 };
 
 struct nph_scheduler {

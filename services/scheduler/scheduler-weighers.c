@@ -74,14 +74,34 @@ static double build_failure(const nph_scheduler *s, const struct host_state *h,
     return -(double)h->build_failures;
 }
 
+static bool in_soft_affinity_group(const nph_scheduler *s, const struct request_spec *r)
+{
+    (void)s;
+    return r->group_policy && strcmp(r->group_policy, "soft-affinity") == 0;
+}
+
+static bool in_soft_anti_affinity_group(const nph_scheduler *s, const struct request_spec *r)
+{
+    (void)s;
+    return r->group_policy && strcmp(r->group_policy, "soft-anti-affinity") == 0;
+}
+
+static bool any_build_failure(const nph_scheduler *s, const struct request_spec *r)
+{
+    (void)r;
+    return json_object_object_length(s->build_failures) > 0;
+}
+
 static const struct host_weigher scheduler_weighers[] = {
-    { "RAMWeigher", "ram_weight_multiplier", ram },
-    { "CPUWeigher", "cpu_weight_multiplier", cpu },
-    { "DiskWeigher", "disk_weight_multiplier", disk },
-    { "NumInstancesWeigher", "num_instances_weight_multiplier", num_instances },
-    { "ServerGroupSoftAffinityWeigher", "soft_affinity_weight_multiplier", soft_affinity },
-    { "ServerGroupSoftAntiAffinityWeigher", "soft_anti_affinity_weight_multiplier", soft_anti_affinity },
-    { "BuildFailureWeigher", "build_failure_weight_multiplier", build_failure },
+    { "RAMWeigher", "ram_weight_multiplier", ram, NULL },
+    { "CPUWeigher", "cpu_weight_multiplier", cpu, NULL },
+    { "DiskWeigher", "disk_weight_multiplier", disk, NULL },
+    { "NumInstancesWeigher", "num_instances_weight_multiplier", num_instances, NULL },
+    { "ServerGroupSoftAffinityWeigher", "soft_affinity_weight_multiplier", soft_affinity,
+      in_soft_affinity_group },
+    { "ServerGroupSoftAntiAffinityWeigher", "soft_anti_affinity_weight_multiplier",
+      soft_anti_affinity, in_soft_anti_affinity_group },
+    { "BuildFailureWeigher", "build_failure_weight_multiplier", build_failure, any_build_failure },
 };
 static const size_t scheduler_n_weighers = sizeof(scheduler_weighers) / sizeof(scheduler_weighers[0]);
 

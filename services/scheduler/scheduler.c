@@ -197,42 +197,82 @@ static void note_build_failure(nph_scheduler *s, json_object *attempts)
 
 /* ---- choosing -------------------------------------------------------------- */
 
-/* Keep the hosts every filter passes, in place; *refused names the filter
- * that removed the last ones. */
-static size_t run_filters(const nph_scheduler *s, struct host_state **hosts, size_t n,
-                          const struct request_spec *r, const char **refused)
+/* The filters and weighers with something to do for one request (see
+ * host_check_applies_fn), in their configured order. */
+struct checks {
+    const struct host_filter *filters[32];
+    size_t n_filters;
+    const struct host_weigher *weighers[16];
+    double multipliers[16];
+    size_t n_weighers;
+};
+
+static void checks_for(const nph_scheduler *s, const struct request_spec *r, struct checks *c)
 {
-    *refused = NULL;
-    for (size_t f = 0; f < s->n_filters && n > 0; f++) {
-        size_t kept = 0;
-        for (size_t i = 0; i < n; i++)
-            if (s->filters[f]->fn(s, hosts[i], r))
-                hosts[kept++] = hosts[i];
-        if (kept == 0)
-            *refused = s->filters[f]->name;
-        n = kept;
-    }
-    return n;
+    c->n_filters = c->n_weighers = 0;
+    for (size_t f = 0; f < s->n_filters; f++)
+        if (!s->filters[f]->applies || s->filters[f]->applies(s, r))
+            c->filters[c->n_filters++] = s->filters[f];
+    for (size_t w = 0; w < s->n_weighers; w++)
+        if (s->multipliers[w] != 0 && (!s->weighers[w]->applies || s->weighers[w]->applies(s, r))) {
+            c->weighers[c->n_weighers] = s->weighers[w];
+            c->multipliers[c->n_weighers++] = s->multipliers[w];
+        }
 }
 
-/* Each weigher's raw values normalised to 0..1 over the hosts, times its
- * multiplier, summed; `raw` has room for n values. */
-static void run_weighers(const nph_scheduler *s, struct host_state **hosts, size_t n,
-                         const struct request_spec *r, double *raw)
+/* One pass over the hosts: each goes through the filters up to the first
+ * that refuses it; each kept host moves to the front, with the raw value of
+ * every weigher in raw[kept * n_weighers + w] and their ranges in lo and hi.
+ * One pass rather than one per filter and weigher: 10,000 host states do
+ * not stay in the CPU's cache, and each pass read them from memory again.
+ * Returns how many hosts were kept; *refused names the filter that removed
+ * the last ones. */
+static size_t filter_and_measure(const nph_scheduler *s, const struct checks *c,
+                                 struct host_state **hosts, size_t n, const struct request_spec *r,
+                                 double *raw, double *lo, double *hi, const char **refused)
 {
-    for (size_t i = 0; i < n; i++)
-        hosts[i]->weight = 0;
-    for (size_t w = 0; w < s->n_weighers; w++) {
-        if (s->multipliers[w] == 0)
+    size_t refusals[32] = { 0 }; /* hosts each filter was the first to refuse */
+    for (size_t w = 0; w < c->n_weighers; w++) {
+        lo[w] = INFINITY;
+        hi[w] = -INFINITY;
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct host_state *h = hosts[i];
+        size_t f = 0;
+        while (f < c->n_filters && c->filters[f]->fn(s, h, r))
+            f++;
+        if (f < c->n_filters) {
+            refusals[f]++;
             continue;
-        double lo = INFINITY, hi = -INFINITY;
-        for (size_t i = 0; i < n; i++) {
-            raw[i] = s->weighers[w]->fn(s, hosts[i], r);
-            lo = raw[i] < lo ? raw[i] : lo;
-            hi = raw[i] > hi ? raw[i] : hi;
         }
-        for (size_t i = 0; hi > lo && i < n; i++)
-            hosts[i]->weight += s->multipliers[w] * (raw[i] - lo) / (hi - lo);
+        double *v = raw + kept * c->n_weighers;
+        for (size_t w = 0; w < c->n_weighers; w++) {
+            v[w] = c->weighers[w]->fn(s, h, r);
+            lo[w] = v[w] < lo[w] ? v[w] : lo[w];
+            hi[w] = v[w] > hi[w] ? v[w] : hi[w];
+        }
+        hosts[kept++] = h;
+    }
+    *refused = NULL;
+    for (size_t f = 0, left = n; kept == 0 && f < c->n_filters && !*refused; f++)
+        if ((left -= refusals[f]) == 0)
+            *refused = c->filters[f]->name;
+    return kept;
+}
+
+/* Each weigher's raw values normalised to 0..1 over the kept hosts, times
+ * its multiplier, summed into the hosts' weights. */
+static void weigh(const struct checks *c, struct host_state **hosts, size_t n, const double *raw,
+                  const double *lo, const double *hi)
+{
+    for (size_t i = 0; i < n; i++) {
+        const double *v = raw + i * c->n_weighers;
+        double weight = 0;
+        for (size_t w = 0; w < c->n_weighers; w++)
+            if (hi[w] > lo[w])
+                weight += c->multipliers[w] * (v[w] - lo[w]) / (hi[w] - lo[w]);
+        hosts[i]->weight = weight;
     }
 }
 
@@ -482,8 +522,9 @@ static nph_status claim_retrying(nph_db *db, const struct nph_schedule_request *
     return st;
 }
 
-/* Room for n host pointers and weights, kept between decisions (at
- * 10,000 nodes a fresh 160 KB each time costs page faults).  s->lock held. */
+/* Room for n host pointers and n values of every weigher, kept between
+ * decisions (at 10,000 nodes fresh arrays each time cost page faults).
+ * s->lock held. */
 static nph_status scratch(nph_scheduler *s, size_t n, nph_error *err)
 {
     if (n <= s->scratch_cap)
@@ -491,7 +532,8 @@ static nph_status scratch(nph_scheduler *s, size_t n, nph_error *err)
     struct host_state **order = realloc(s->order, n * sizeof(*order));
     if (order)
         s->order = order;
-    double *raw = order ? realloc(s->raw, n * sizeof(*raw)) : NULL;
+    size_t per_host = s->n_weighers ? s->n_weighers : 1;
+    double *raw = order ? realloc(s->raw, n * per_host * sizeof(*raw)) : NULL;
     if (raw)
         s->raw = raw;
     if (!order || !raw)
@@ -514,11 +556,14 @@ static nph_status choose_and_claim(nph_scheduler *s, nph_db *db, const struct np
     for (size_t i = 0; i < n; i++)
         order[i] = &s->cache->hosts[i];
     scheduler_spec_bind_traits(spec, s->cache);
+    struct checks checks;
+    checks_for(s, spec, &checks);
     const char *refused = NULL;
-    size_t passed = run_filters(s, order, n, spec, &refused);
+    double lo[16], hi[16];
+    size_t passed = filter_and_measure(s, &checks, order, n, spec, s->raw, lo, hi, &refused);
     if (passed == 0)
         return no_valid_host(spec, refused, err);
-    run_weighers(s, order, passed, spec, s->raw);
+    weigh(&checks, order, passed, s->raw, lo, hi);
     /* One of the best host_subset_size, so schedulers running at once
      * spread out; when those fill up meanwhile, the rest best first. */
     size_t subset = passed < (size_t)s->host_subset_size ? passed : (size_t)s->host_subset_size;

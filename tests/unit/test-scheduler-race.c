@@ -198,6 +198,7 @@ int main(void)
     nph_error_clear(&err);
     is_int(boot(&runners[0], db, flavor, &err), NPH_ERR_NOT_FOUND, "one more finds no valid host");
     like(err.message, "No valid host was found", "with Nova's message");
+    like(err.message, "ResourcesFilter left no node", "naming the filter that refused the last");
     check_books(db);
     for (int i = 0; i < 2; i++)
         nph_scheduler_free(runners[i].sched);

@@ -225,6 +225,55 @@ static void isolation(void)
     ok(passes("IsolatedHostsFilter", &plain, &r), "other images run on other hosts");
 }
 
+static bool applies(const char *filter, const struct request_spec *r)
+{
+    const struct host_filter *f = scheduler_filter_find(filter);
+    return f && (!f->applies || f->applies(sched, r));
+}
+
+/* A filter with nothing to check for a request is skipped (its applies is
+ * false): it must then keep every host, as its pass would have. */
+static void skipped_when_not_asked(void)
+{
+    static const char *const optional[] = {
+        "RetryFilter", "ComputeCapabilitiesFilter", "ImagePropertiesFilter",
+        "AggregateInstanceExtraSpecsFilter", "ServerGroupAffinityFilter",
+        "ServerGroupAntiAffinityFilter", "SameHostFilter", "DifferentHostFilter",
+    };
+    nph_auto_json *specs = object("{\"resources:VCPU\": \"2\"}");
+    nph_auto_json *aggregates = object("[{\"name\": \"a\", \"metadata\": {\"x\": \"1\"}}]");
+    nph_auto_json *avoid = object("{}");
+    struct host_state hosts[] = { host("c1"), host("c2"), metal("m1", "CUSTOM_GOLD") };
+    hosts[1].hypervisor_type = "VMware vCenter Server";
+    hosts[1].cpu_arch = "aarch64";
+    hosts[1].aggregates = aggregates;
+    struct request_spec r = request(specs);
+    r.avoid_hosts = avoid;
+    for (size_t f = 0; f < sizeof(optional) / sizeof(optional[0]); f++) {
+        bool all = true;
+        for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++)
+            all &= passes(optional[f], &hosts[i], &r);
+        ok(!applies(optional[f], &r) && all, "%s: skipped for a plain request, and keeps every host",
+           optional[f]);
+    }
+    ok(applies("ResourcesFilter", &r) && applies("ComputeFilter", &r), "the resources and the "
+       "service state are always checked");
+    nph_auto_json *asks = object("{\"capabilities:hypervisor_type\": \"QEMU\", \"x\": \"1\"}");
+    nph_auto_json *set = object("{\"c1\": 1}");
+    nph_auto_json *avoiding = object("{\"c1\": true}");
+    struct request_spec a = request(asks);
+    a.avoid_hosts = avoiding;
+    a.image_hypervisor = "vmware";
+    a.same_hosts = a.different_hosts = set;
+    ok(applies("RetryFilter", &a) && applies("ComputeCapabilitiesFilter", &a) &&
+       applies("ImagePropertiesFilter", &a) && applies("AggregateInstanceExtraSpecsFilter", &a) &&
+       applies("SameHostFilter", &a) && applies("DifferentHostFilter", &a),
+       "each applies once the request asks for it");
+    a.group_policy = "affinity";
+    ok(applies("ServerGroupAffinityFilter", &a) && !applies("ServerGroupAntiAffinityFilter", &a),
+       "a group's filter applies to its own policy only");
+}
+
 static void configuration(void)
 {
     nph_auto_config *cfg = nph_config_new();
@@ -267,6 +316,7 @@ int main(void)
     aggregates();
     groups_and_hints();
     isolation();
+    skipped_when_not_asked();
     configuration();
     nph_scheduler_free(sched);
     printf("1..%d\n", tap_count);
