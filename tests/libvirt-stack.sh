@@ -4,10 +4,11 @@
 # QEMU (TCG).  The guest is a Debian cloud kernel with a busybox initramfs
 # (tests/lib/tiny-guest.sh, built once per build tree) uploaded as AKI, ARI
 # and AMI images; its /init prints markers on the serial console.  One guest
-# lives through boot, pause/unpause, a soft reboot (it sees the ACPI power
-# button), a snapshot, stop/start, a power-off and an undefine behind
-# Nephele's back (noticed through libvirt's events), and delete, after which
-# neither libvirt nor the instances directory holds anything.  TAP output.
+# lives through boot, pause/unpause, a disk hot plugged and unplugged (the
+# guest reports both), a soft reboot (it sees the ACPI power button), a
+# snapshot, stop/start, a power-off and an undefine behind Nephele's back
+# (noticed through libvirt's events), and delete, after which neither libvirt
+# nor the instances directory holds anything.  TAP output.
 set -u
 . "$top_srcdir/tests/lib/tap.sh"
 . "$top_srcdir/tests/lib/aio.sh"
@@ -127,6 +128,40 @@ check "libvirt: paused" test "$(virsh domstate "nephele-$id")" = paused
 check "server unpause" os server unpause tiny-1
 check "ACTIVE again" wait_state "ACTIVE 1" 10
 
+echo "# disk hot plug after $(since) s"
+# A disk hot plugged and unplugged.  Nephele has no volume API (no Cinder), so
+# no API path reaches the driver's attach/detach_volume: nph-driver-op calls
+# them through the plugin loader on this guest, with the compute's options.
+printf 'VOLUME-MARKER-OK' >"$tmp/vol-1.raw"
+truncate -s 1M "$tmp/vol-1.raw"
+sed 's/^image_cache_interval_s = .*/image_cache_interval_s = 0/' "$tmp/aio/plugins.d/libvirt.conf" >"$tmp/op.conf"
+driver_op() {
+  LD_PRELOAD=$preload ASAN_OPTIONS=$asan_opts NEPHELE_PLUGIN_PATH="$top_builddir/drivers/libvirt/.libs" \
+    "$top_builddir/tests/tools/nph-driver-op" "$tmp/op.conf" "$@" >"$tmp/out" 2>&1 && return 0
+  echo "#   nph-driver-op $* failed:"; grep -v ' INFO ' "$tmp/out" | sed 's/^/#   /' | tail -3; return 1
+}
+refused() { # WANT-IN-MESSAGE nph-driver-op ARGS...: fails, saying so
+  local want=$1; shift
+  ! driver_op "$@" >/dev/null && grep -q "$want" "$tmp/out" ||
+    { echo "#   want a refusal with '$want':"; tail -1 "$tmp/out" | sed 's/^/#   /'; return 1; }
+}
+disk_of() { # [--inactive]: the source of vdb in the live (or persistent) definition
+  virsh domblklist "nephele-$id" "$@" | awk '$1 == "vdb" {print $2}'
+}
+check "attach a disk to the running guest (driver attach_volume)" \
+  driver_op attach-volume "$id" vol-stack-1 "$tmp/vol-1.raw" /dev/vdb
+check "the guest sees it, with the volume id as its serial" \
+  wait_marker "GUEST-MARKER-VDB-ADDED head=VOLUME-MARKER-OK serial=vol-stack-1" 1 15
+check "libvirt: vdb live and in the persistent definition" \
+  test "$(disk_of)|$(disk_of --inactive)" = "$tmp/vol-1.raw|$tmp/vol-1.raw"
+check "a second disk on the same target is refused" \
+  refused "vdb" attach-volume "$id" vol-stack-2 "$tmp/vol-1.raw" /dev/vdb
+check "detach it (the driver waits for the guest's release)" driver_op detach-volume "$id" vol-stack-1
+check "the guest saw it go" wait_marker GUEST-MARKER-VDB-REMOVED 1 5
+check "libvirt: no vdb left, live or persistent" test -z "$(disk_of)$(disk_of --inactive)"
+check "detaching it again: not attached" refused "is not attached" detach-volume "$id" vol-stack-1
+check "ACTIVE and Running through it all" wait_state "ACTIVE 1" 5
+
 check "server image create (snapshot) --wait" os server image create --wait -f value -c id \
   --name tiny-snap tiny-1
 snap=$(out)
@@ -145,6 +180,7 @@ check "the guest saw the ACPI power button" wait_marker GUEST-MARKER-POWERBUTTON
 check "and booted again" wait_marker GUEST-MARKER-BOOTED 2 60
 check "ACTIVE after the reboot" wait_state "ACTIVE 1" 10
 
+echo "# stop/start after $(since) s"
 check "the guest waits for the power button again" wait_marker GUEST-MARKER-PBWAIT 2 60
 check "server stop" os server stop tiny-1
 check "SHUTOFF" wait_state "SHUTOFF 4" 40
