@@ -239,7 +239,7 @@ nph_status lv_resume(void *drv, const struct nph_instance *inst, nph_error *err)
     return rc < 0 ? lv_error(d, err, NPH_ERR_BACKEND, "cannot resume", inst->uuid) : NPH_OK;
 }
 
-static nph_power_state power_state(virDomainPtr dom, int state)
+nph_power_state lv_power_state(virDomainPtr dom, int state)
 {
     switch (state) {
     case VIR_DOMAIN_RUNNING:
@@ -273,7 +273,7 @@ nph_status lv_get_info(void *drv, const struct nph_instance *inst, struct nph_in
     virDomainInfo info;
     if (virDomainGetInfo(dom, &info) < 0)
         return lv_error(d, err, NPH_ERR_BACKEND, "cannot read the state", inst->uuid);
-    out->state = power_state(dom, info.state);
+    out->state = lv_power_state(dom, info.state);
     out->max_mem_kb = info.maxMem;
     out->mem_kb = info.memory;
     out->num_cpu = info.nrVirtCpu;
