@@ -59,6 +59,7 @@ struct sql_backend {
 struct nph_db {
     const struct sql_backend *backend;
     void *conn;             /* sqlite3 * or PGconn * */
+    void *backend_state;    /* the engine's own (SQLite: its WAL checkpointer) */
     char *url;
     nph_db_stmt *cache;     /* prepared statements, most recent first */
     unsigned n_cached;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* SQLite, the embedded default: WAL, a busy timeout, foreign keys on. */
+/* SQLite, the embedded default: WAL checkpointed off the request path, a
+ * busy timeout, foreign keys on. */
 #include "config.h"
 
 #include <sqlite3.h>
@@ -7,6 +8,7 @@
 
 #include "error.h"
 #include "sql-internal.h"
+#include "sql-sqlite-checkpoint.h"
 
 #define BUSY_TIMEOUT_MS 5000
 
@@ -57,12 +59,14 @@ static nph_status sqlite_open(nph_db *db, const char *url, nph_error *err)
         db->conn = NULL;
         return NPH_ERR_BACKEND;
     }
+    db->backend_state = sqlite_checkpointer_attach(conn);
     return NPH_OK;
 }
 
 static void sqlite_close(nph_db *db)
 {
     sqlite3_close(db->conn);
+    sqlite_checkpointer_detach(db->backend_state);
 }
 
 static nph_status sqlite_exec(nph_db *db, const char *sql, nph_error *err)

@@ -51,6 +51,7 @@ static void vmw_cleanup(void *drv)
     vmw_conn_free(&d->conn);
     vmw_nodes_free(d);
     free(d->images);
+    free(d->vms);
     pthread_mutex_destroy(&d->nodes_lock);
     pthread_mutex_destroy(&d->images_lock);
     free(d);

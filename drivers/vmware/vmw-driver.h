@@ -70,6 +70,15 @@ struct vmw_driver {
         uint64_t size;              /* bytes of its disk */
     } *images;
     size_t n_images;
+
+    /* Instances' VMs as this session found them (vmw-vms.c); guarded by
+     * the connection's lock. */
+    struct vmw_known_vm {
+        char uuid[40];
+        struct vmw_ref vm;
+    } *vms;
+    size_t n_vms, cap_vms;
+    unsigned vms_session;       /* conn.sessions when they were found */
 };
 
 /* vmw-options.c */

@@ -12,23 +12,8 @@
 
 #define TASK_TIMEOUT(d) ((d)->opt.task_timeout_s)
 
-nph_status vmw_find_vm(struct vmw_driver *d, const char *uuid, struct vmw_ref *vm,
-                       nph_error *err)
-{
-    struct vmw_conn *c = &d->conn;
-    struct vim25__FindByUuidRequest req = { vmw_mor(c, &c->search_index), NULL, (char *)uuid,
-                                            "true", "true" };
-    struct vim25__MorResponse resp;
-    nph_status st = VMW_CALL(c, err, FindByUuid, &req, &resp);
-    if (st != NPH_OK)
-        return st;
-    if (!vmw_ref_set(vm, resp.returnval))
-        return nph_error_set(err, NPH_ERR_NOT_FOUND, "instance %s has no VM at %s", uuid,
-                             d->opt.url);
-    return NPH_OK;
-}
-
 struct vm_props {
+    bool found;
     char power[16];
     long long cpus, memory_mb, cpu_mhz;
 };
@@ -36,6 +21,7 @@ struct vm_props {
 static nph_status read_vm(void *opaque, const struct vim25__ObjectContent *oc, nph_error *err)
 {
     struct vm_props *p = opaque;
+    p->found = true;
     snprintf(p->power, sizeof(p->power), "%s", vmw_text(vmw_prop(oc, "runtime.powerState")));
     p->cpus = vmw_long(vmw_prop(oc, "config.hardware.numCPU"));
     p->memory_mb = vmw_long(vmw_prop(oc, "config.hardware.memoryMB"));
@@ -51,8 +37,11 @@ static nph_status vm_props(struct vmw_driver *d, const struct vmw_ref *vm, struc
                                          "summary.quickStats.overallCpuUsage" };
     memset(p, 0, sizeof(*p));
     struct vmw_conn *c = &d->conn;
-    return vmw_retrieve(c, vmw_spec_objects(c, "VirtualMachine", paths, 4, vm, 1), 0, read_vm, p,
-                        err);
+    nph_status st = vmw_retrieve(c, vmw_spec_objects(c, "VirtualMachine", paths, 4, vm, 1), 0,
+                                 read_vm, p, err);
+    if (st == NPH_OK && !p->found) /* a server that leaves missing objects out */
+        st = nph_error_set(err, NPH_ERR_NOT_FOUND, "VM %s is gone", vm->id);
+    return st;
 }
 
 nph_status vmw_power_state(struct vmw_driver *d, const struct vmw_ref *vm, char *out, size_t len,
@@ -73,14 +62,13 @@ static void emit(struct vmw_driver *d, const struct nph_instance *inst, nph_life
 }
 
 /* A task method on the instance's VM with no other argument. */
-#define VM_TASK(d, inst, method, what, err)                                              \
-    ({                                                                                   \
-        struct vmw_ref vm_;                                                              \
-        nph_status s_ = vmw_find_vm(d, (inst)->uuid, &vm_, err);                         \
-        struct vim25__ThisRequest r_ = { vmw_mor(&(d)->conn, &vm_) };                    \
-        if (s_ == NPH_OK)                                                                \
-            s_ = VMW_TASK(&(d)->conn, err, method, &r_, what, TASK_TIMEOUT(d), NULL);    \
-        s_;                                                                              \
+#define VM_TASK(d, inst, method, what, err)                                                \
+    ({                                                                                     \
+        struct vmw_ref vm_;                                                                \
+        VMW_ON_VM(d, (inst)->uuid, vm_, err, ({                                            \
+                      struct vim25__ThisRequest r_ = { vmw_mor(&(d)->conn, &vm_) };        \
+                      VMW_TASK(&(d)->conn, err, method, &r_, what, TASK_TIMEOUT(d), NULL); \
+                  }));                                                                     \
     })
 
 static nph_status power_on_vm(struct vmw_driver *d, const struct vmw_ref *vm, const char *what,
@@ -97,54 +85,79 @@ static nph_status power_off_vm(struct vmw_driver *d, const struct vmw_ref *vm, c
     return VMW_TASK(&d->conn, err, PowerOffVM_USCORETask, &req, what, TASK_TIMEOUT(d), NULL);
 }
 
+/* Power off, then destroy.  Whether the VM runs is not asked first: a VM
+ * that is off already answers the power-off with InvalidPowerState. */
+static nph_status destroy_vm(struct vmw_driver *d, const struct nph_instance *inst,
+                             const struct vmw_ref *vm, nph_error *err)
+{
+    nph_error why = NPH_ERROR_INIT;
+    nph_status st = power_off_vm(d, vm, "power off before destroy", &why);
+    bool was_on = st == NPH_OK;
+    if (st != NPH_OK && strcmp(d->conn.last_fault, "InvalidPowerState") != 0) {
+        if (err)
+            *err = why;
+        return st;
+    }
+    struct vim25__ThisRequest req = { vmw_mor(&d->conn, vm) };
+    st = VMW_TASK(&d->conn, err, Destroy_USCORETask, &req, "destroy VM", TASK_TIMEOUT(d), NULL);
+    if (st == NPH_OK) {
+        vmw_forget_vm(d, inst->uuid);
+        if (was_on)
+            emit(d, inst, NPH_EVENT_STOPPED, NPH_POWER_SHUTDOWN);
+    }
+    return st;
+}
+
 nph_status vmw_destroy(void *drv, const struct nph_instance *inst, bool destroy_disks,
                        nph_error *err)
 {
     struct vmw_driver *d = drv;
     VMW_LOCKED(&d->conn);
     struct vmw_ref vm;
-    nph_status st = vmw_find_vm(d, inst->uuid, &vm, err);
-    if (st == NPH_ERR_NOT_FOUND)
-        return NPH_OK; /* already gone */
-    char power[16] = "";
-    if (st == NPH_OK)
-        st = vmw_power_state(d, &vm, power, sizeof(power), err);
-    if (st == NPH_OK && strcmp(power, "poweredOff") != 0)
-        st = power_off_vm(d, &vm, "power off before destroy", err);
-    struct vim25__ThisRequest req = { vmw_mor(&d->conn, &vm) };
-    if (st == NPH_OK)
-        st = VMW_TASK(&d->conn, err, Destroy_USCORETask, &req, "destroy VM", TASK_TIMEOUT(d),
-                      NULL);
-    if (st == NPH_OK && strcmp(power, "poweredOff") != 0)
-        emit(d, inst, NPH_EVENT_STOPPED, NPH_POWER_SHUTDOWN);
+    nph_status st = VMW_ON_VM(d, inst->uuid, vm, err, destroy_vm(d, inst, &vm, err));
+    if (st == NPH_ERR_NOT_FOUND) {
+        /* No such VM (destroyed already), or one of its files was missing:
+         * only the first is done. */
+        nph_error why = NPH_ERROR_INIT;
+        if (vmw_find_vm(d, inst->uuid, &vm, &why) == NPH_ERR_NOT_FOUND)
+            return NPH_OK;
+    }
     return st;
 }
 
 /* A soft reboot asks VMware Tools in the guest; where the server or the guest
  * cannot (no tools, vcsim), it resets the VM as Nova's driver does. */
+static nph_status reboot_vm(struct vmw_driver *d, const struct nph_instance *inst,
+                            const struct vmw_ref *vm, nph_reboot_type type, nph_error *err)
+{
+    if (type == NPH_REBOOT_SOFT) {
+        nph_error why = NPH_ERROR_INIT;
+        struct vim25__ThisRequest req = { vmw_mor(&d->conn, vm) };
+        struct vim25__EmptyResponse none;
+        nph_status st = VMW_CALL(&d->conn, &why, RebootGuest, &req, &none);
+        if (st == NPH_OK || st == NPH_ERR_NOT_FOUND) {
+            if (err && st != NPH_OK)
+                *err = why;
+            return st;
+        }
+        d->svc->log(d->host, NPH_LOG_INFO, "instance %s: soft reboot impossible (%s); resetting",
+                    inst->uuid, why.message);
+    }
+    struct vim25__ThisRequest req = { vmw_mor(&d->conn, vm) };
+    nph_status st = VMW_TASK(&d->conn, err, ResetVM_USCORETask, &req, "reset VM",
+                             TASK_TIMEOUT(d), NULL);
+    if (st == NPH_OK)
+        emit(d, inst, NPH_EVENT_STARTED, NPH_POWER_RUNNING);
+    return st;
+}
+
 nph_status vmw_reboot(void *drv, const struct nph_instance *inst, nph_reboot_type type,
                       nph_error *err)
 {
     struct vmw_driver *d = drv;
     VMW_LOCKED(&d->conn);
     struct vmw_ref vm;
-    nph_status st = vmw_find_vm(d, inst->uuid, &vm, err);
-    if (st != NPH_OK)
-        return st;
-    if (type == NPH_REBOOT_SOFT) {
-        nph_error why = NPH_ERROR_INIT;
-        struct vim25__ThisRequest req = { vmw_mor(&d->conn, &vm) };
-        struct vim25__EmptyResponse none;
-        if (VMW_CALL(&d->conn, &why, RebootGuest, &req, &none) == NPH_OK)
-            return NPH_OK;
-        d->svc->log(d->host, NPH_LOG_INFO, "instance %s: soft reboot impossible (%s); resetting",
-                    inst->uuid, why.message);
-    }
-    struct vim25__ThisRequest req = { vmw_mor(&d->conn, &vm) };
-    st = VMW_TASK(&d->conn, err, ResetVM_USCORETask, &req, "reset VM", TASK_TIMEOUT(d), NULL);
-    if (st == NPH_OK)
-        emit(d, inst, NPH_EVENT_STARTED, NPH_POWER_RUNNING);
-    return st;
+    return VMW_ON_VM(d, inst->uuid, vm, err, reboot_vm(d, inst, &vm, type, err));
 }
 
 /* Ask the guest to shut down and wait up to timeout_s for it. */
@@ -167,17 +180,21 @@ static bool clean_shutdown(struct vmw_driver *d, const struct nph_instance *inst
     return !strcmp(power, "poweredOff");
 }
 
+static nph_status stop_vm(struct vmw_driver *d, const struct nph_instance *inst,
+                          const struct vmw_ref *vm, int timeout_s, nph_error *err)
+{
+    if (timeout_s > 0 && clean_shutdown(d, inst, vm, timeout_s))
+        return NPH_OK;
+    return power_off_vm(d, vm, "power off VM", err);
+}
+
 nph_status vmw_power_off(void *drv, const struct nph_instance *inst, int timeout_s,
                          nph_error *err)
 {
     struct vmw_driver *d = drv;
     VMW_LOCKED(&d->conn);
     struct vmw_ref vm;
-    nph_status st = vmw_find_vm(d, inst->uuid, &vm, err);
-    if (st != NPH_OK)
-        return st;
-    if (timeout_s <= 0 || !clean_shutdown(d, inst, &vm, timeout_s))
-        st = power_off_vm(d, &vm, "power off VM", err);
+    nph_status st = VMW_ON_VM(d, inst->uuid, vm, err, stop_vm(d, inst, &vm, timeout_s, err));
     if (st == NPH_OK)
         emit(d, inst, NPH_EVENT_STOPPED, NPH_POWER_SHUTDOWN);
     return st;
@@ -188,9 +205,7 @@ nph_status vmw_power_on(void *drv, const struct nph_instance *inst, nph_error *e
     struct vmw_driver *d = drv;
     VMW_LOCKED(&d->conn);
     struct vmw_ref vm;
-    nph_status st = vmw_find_vm(d, inst->uuid, &vm, err);
-    if (st == NPH_OK)
-        st = power_on_vm(d, &vm, "power on VM", err);
+    nph_status st = VMW_ON_VM(d, inst->uuid, vm, err, power_on_vm(d, &vm, "power on VM", err));
     if (st == NPH_OK)
         emit(d, inst, NPH_EVENT_STARTED, NPH_POWER_RUNNING);
     return st;
@@ -211,9 +226,7 @@ nph_status vmw_resume(void *drv, const struct nph_instance *inst, nph_error *err
     struct vmw_driver *d = drv;
     VMW_LOCKED(&d->conn);
     struct vmw_ref vm;
-    nph_status st = vmw_find_vm(d, inst->uuid, &vm, err);
-    if (st == NPH_OK)
-        st = power_on_vm(d, &vm, "resume VM", err);
+    nph_status st = VMW_ON_VM(d, inst->uuid, vm, err, power_on_vm(d, &vm, "resume VM", err));
     if (st == NPH_OK)
         emit(d, inst, NPH_EVENT_RESUMED, NPH_POWER_RUNNING);
     return st;
@@ -238,14 +251,12 @@ static nph_status reconfigure(struct vmw_driver *d, const struct vmw_ref *vm,
     return st;
 }
 
-/* Find the VM and power it off unless it is off already. */
-static nph_status find_stopped(struct vmw_driver *d, const struct nph_instance *inst,
-                               struct vmw_ref *vm, nph_error *err)
+/* Power the VM off unless it is off already. */
+static nph_status stop_for_resize(struct vmw_driver *d, const struct nph_instance *inst,
+                                  const struct vmw_ref *vm, nph_error *err)
 {
     char power[16] = "";
-    nph_status st = vmw_find_vm(d, inst->uuid, vm, err);
-    if (st == NPH_OK)
-        st = vmw_power_state(d, vm, power, sizeof(power), err);
+    nph_status st = vmw_power_state(d, vm, power, sizeof(power), err);
     if (st == NPH_OK && strcmp(power, "poweredOff") != 0) {
         st = power_off_vm(d, vm, "power off for resize", err);
         if (st == NPH_OK)
@@ -265,7 +276,7 @@ nph_status vmw_migrate_disk_and_power_off(void *drv, const struct nph_instance *
                              inst->node ? inst->node : "(none)", dest_node ? dest_node : "(none)");
     VMW_LOCKED(&d->conn);
     struct vmw_ref vm;
-    return find_stopped(d, inst, &vm, err);
+    return VMW_ON_VM(d, inst->uuid, vm, err, stop_for_resize(d, inst, &vm, err));
 }
 
 nph_status vmw_finish_migration(void *drv, const struct nph_instance *inst,
@@ -275,8 +286,7 @@ nph_status vmw_finish_migration(void *drv, const struct nph_instance *inst,
     struct vmw_driver *d = drv;
     VMW_LOCKED(&d->conn);
     struct vmw_ref vm;
-    nph_status st = vmw_find_vm(d, inst->uuid, &vm, err);
-    return st == NPH_OK ? reconfigure(d, &vm, new_flavor, power_on, err) : st;
+    return VMW_ON_VM(d, inst->uuid, vm, err, reconfigure(d, &vm, new_flavor, power_on, err));
 }
 
 nph_status vmw_confirm_migration(void *drv, const struct nph_instance *inst, nph_error *err)
@@ -294,8 +304,10 @@ nph_status vmw_finish_revert_migration(void *drv, const struct nph_instance *ins
                              inst->uuid);
     VMW_LOCKED(&d->conn);
     struct vmw_ref vm;
-    nph_status st = find_stopped(d, inst, &vm, err);
-    return st == NPH_OK ? reconfigure(d, &vm, inst->flavor, power_on, err) : st;
+    return VMW_ON_VM(d, inst->uuid, vm, err, ({
+                         nph_status s_ = stop_for_resize(d, inst, &vm, err);
+                         s_ == NPH_OK ? reconfigure(d, &vm, inst->flavor, power_on, err) : s_;
+                     }));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -308,9 +320,7 @@ nph_status vmw_get_info(void *drv, const struct nph_instance *inst, struct nph_i
     VMW_LOCKED(&d->conn);
     struct vmw_ref vm;
     struct vm_props p;
-    nph_status st = vmw_find_vm(d, inst->uuid, &vm, err);
-    if (st == NPH_OK)
-        st = vm_props(d, &vm, &p, err);
+    nph_status st = VMW_ON_VM(d, inst->uuid, vm, err, vm_props(d, &vm, &p, err));
     if (st != NPH_OK)
         return st;
     out->state = !strcmp(p.power, "poweredOn")    ? NPH_POWER_RUNNING

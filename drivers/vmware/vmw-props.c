@@ -249,8 +249,10 @@ nph_status vmw_task_wait(struct vmw_conn *c, const struct vmw_ref *task, const c
                 *result = t.result;
             return NPH_OK;
         }
-        if (!strcmp(t.state, "error"))
+        if (!strcmp(t.state, "error")) {
+            snprintf(c->last_fault, sizeof(c->last_fault), "%s", t.fault);
             return task_failed(&t, what, err);
+        }
         if (strcmp(t.state, "queued") != 0 && strcmp(t.state, "running") != 0)
             return nph_error_set(err, NPH_ERR_BACKEND, "%s: task %s is in unknown state '%s'",
                                  what, task->id, t.state);

@@ -96,6 +96,7 @@ void vmw_call_prepare(struct vmw_conn *c)
      * ours alone (libcurl needs it too, a re-login replaces it), so the jar
      * stays empty.  gSOAP sends http_extra_header once, then forgets it. */
     soap_free_cookies(c->soap);
+    c->last_fault[0] = '\0';
     c->soap->http_extra_header = NULL;
     if (c->cookie[0]) {
         snprintf(c->cookie_header, sizeof(c->cookie_header), "Cookie: %s", c->cookie);
@@ -186,6 +187,7 @@ nph_status vmw_call_result(struct vmw_conn *c, int rc, const char *method, int a
     struct soap *s = c->soap;
     if (rc == SOAP_FAULT || rc == SOAP_CLI_FAULT || rc == SOAP_SVR_FAULT) {
         vmw_fault_name(c, fault, sizeof(fault));
+        snprintf(c->last_fault, sizeof(c->last_fault), "%s", fault);
         const char **fs = soap_faultstring(s);
         const char *text = fs && *fs ? *fs : "(no fault string)";
         if (!strcmp(fault, "NotAuthenticated") && attempt == 0 && c->logged_in &&
@@ -261,6 +263,7 @@ static nph_status login(struct vmw_conn *c, nph_error *err)
                              "login to %s: the server set no vmware_soap_session cookie",
                              c->endpoint);
     c->logged_in = true;
+    c->sessions++;
     return NPH_OK;
 }
 

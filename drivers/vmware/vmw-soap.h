@@ -38,6 +38,8 @@ struct vmw_conn {
     char cookie[512];       /* vmware_soap_session=...; "" before login */
     char cookie_header[560];
     bool logged_in;
+    unsigned sessions;      /* logins so far: after a new one, object ids may mean other objects */
+    char last_fault[96];    /* the vim25 fault of the last call or task that failed ("InvalidPowerState") */
     int (*parse_header)(struct soap *, const char *, const char *); /* gSOAP's own */
 
     /* From RetrieveServiceContent. */

@@ -125,12 +125,9 @@ static nph_status upload_vmdk(struct vmw_driver *d, const struct vmw_node *n,
     return st;
 }
 
-/* Make sure the image is on the node's datastore; `ds_path` receives its
- * datastore path ("[ds] folder/ID/ID.vmdk" or "[ds] folder/ID.iso") and
- * *size the bytes of its disk. */
-static nph_status ensure_image(struct vmw_driver *d, const struct vmw_node *n,
-                               const struct nph_image_meta *img, char *ds_path, size_t len,
-                               uint64_t *size, nph_error *err)
+nph_status vmw_ensure_image(struct vmw_driver *d, const struct vmw_node *n,
+                            const struct nph_image_meta *img, char *ds_path, size_t len,
+                            uint64_t *size, nph_error *err)
 {
     bool iso = img->disk_format == NPH_IMAGE_ISO;
     char rel[VMW_NAME_MAX * 2], dir[VMW_NAME_MAX * 2], key[2 * VMW_NAME_MAX], flat[3 * VMW_NAME_MAX];
@@ -172,20 +169,16 @@ static nph_status ensure_image(struct vmw_driver *d, const struct vmw_node *n,
 /* ------------------------------------------------------------------------ */
 /* Spawn.                                                                   */
 
+/* A folder in the datastore's root; NPH_ERR_CONFLICT (FileAlreadyExists)
+ * when it is there already. */
 static nph_status make_directory(struct vmw_driver *d, const struct vmw_node *n, const char *path,
                                  nph_error *err)
 {
     struct vmw_conn *c = &d->conn;
     struct vim25__MakeDirectoryRequest req = { vmw_mor(c, &c->file_manager), (char *)path,
-                                               vmw_mor(c, &n->datacenter), "true" };
+                                               vmw_mor(c, &n->datacenter), "false" };
     struct vim25__EmptyResponse none;
-    nph_error why = NPH_ERROR_INIT;
-    nph_status st = VMW_CALL(c, &why, MakeDirectory, &req, &none);
-    if (st == NPH_ERR_CONFLICT) /* FileAlreadyExists */
-        return NPH_OK;
-    if (st != NPH_OK && err)
-        *err = why;
-    return st;
+    return VMW_CALL(c, err, MakeDirectory, &req, &none);
 }
 
 static void delete_file(struct vmw_driver *d, const struct vmw_node *n, const char *path)
@@ -197,6 +190,33 @@ static void delete_file(struct vmw_driver *d, const struct vmw_node *n, const ch
     if (VMW_TASK(c, &why, DeleteDatastoreFile_USCORETask, &req, "delete datastore file",
                  TASK_TIMEOUT(d), NULL) != NPH_OK)
         d->svc->log(d->host, NPH_LOG_WARNING, "cleanup of %s: %s", path, why.message);
+}
+
+/* The guest's folder, made anew.  Only when it is there already is there a
+ * question, so SearchIndex is asked then and not before every spawn: the
+ * instance has a VM (its files are never touched: a conflict), or a spawn
+ * that died left the folder (removed and made again). */
+static nph_status make_guest_folder(struct vmw_driver *d, const struct vmw_node *n,
+                                    const char *uuid, const char *dir, nph_error *err)
+{
+    nph_error why = NPH_ERROR_INIT;
+    nph_status st = make_directory(d, n, dir, &why);
+    if (st == NPH_ERR_CONFLICT) {
+        struct vmw_ref vm;
+        st = vmw_find_vm(d, uuid, &vm, &why);
+        if (st == NPH_OK)
+            return nph_error_set(err, NPH_ERR_CONFLICT, "instance %s already exists as VM %s",
+                                 uuid, vm.id);
+        if (st == NPH_ERR_NOT_FOUND) {
+            d->svc->log(d->host, NPH_LOG_INFO,
+                        "instance %s: %s is left from an earlier spawn; making it anew", uuid, dir);
+            delete_file(d, n, dir);
+            st = make_directory(d, n, dir, &why);
+        }
+    }
+    if (st != NPH_OK && err)
+        *err = why;
+    return st;
 }
 
 static nph_status copy_disk(struct vmw_driver *d, const struct vmw_node *n, const char *from,
@@ -227,7 +247,7 @@ static nph_status create_vm(struct vmw_driver *d, const struct vmw_node *n,
     char dir[VMW_NAME_MAX * 2], root[VMW_NAME_MAX * 2];
     snprintf(dir, sizeof(dir), "[%s] %s", n->datastore_name, plan->uuid);
     snprintf(root, sizeof(root), "[%s] %s/%s.vmdk", n->datastore_name, plan->uuid, plan->uuid);
-    nph_status st = make_directory(d, n, dir, err);
+    nph_status st = make_guest_folder(d, n, plan->uuid, dir, err);
     if (st != NPH_OK)
         return st;
     if (image_disk) {
@@ -247,6 +267,8 @@ static nph_status create_vm(struct vmw_driver *d, const struct vmw_node *n,
     if (st == NPH_OK)
         st = VMW_TASK(c, err, PowerOnVM_USCORETask, &on, "power on the new VM", TASK_TIMEOUT(d),
                       NULL);
+    if (st == NPH_OK)
+        vmw_remember_vm(d, plan->uuid, &vm);
     if (st != NPH_OK && vm.id[0]) {
         struct vim25__ThisRequest destroy = { vmw_mor(c, &vm) };
         nph_error why = NPH_ERROR_INIT;
@@ -257,6 +279,29 @@ static nph_status create_vm(struct vmw_driver *d, const struct vmw_node *n,
     if (st != NPH_OK)
         delete_file(d, n, dir);
     return st;
+}
+
+void vmw_plan_spawn(const struct vmw_driver *d, const struct vmw_node *n,
+                    const struct nph_instance *inst, const char *image_path, uint64_t image_size,
+                    struct vmw_spawn_plan *plan)
+{
+    const struct nph_flavor *f = inst->flavor;
+    const struct nph_image_meta *img = inst->image;
+    const char *guest = image_property(img, "vmware_ostype");
+    *plan = (struct vmw_spawn_plan){
+        .uuid = inst->uuid,
+        .name = inst->name,
+        .datastore_name = n->datastore_name,
+        .root_disk_kb = (image_size + 1023) / 1024,
+        .iso = img && img->disk_format == NPH_IMAGE_ISO ? image_path : NULL,
+        .port_group = n->network.id[0] ? d->opt.port_group : NULL,
+        .network = &n->network,
+        .guest_id = guest ? guest : d->opt.guest_id,
+        .vcpus = f && f->vcpus ? f->vcpus : 1,
+        .memory_mb = f && f->memory_mb ? f->memory_mb : 512,
+        .root_gb = f ? f->root_gb : 0,
+        .ephemeral_gb = f ? f->ephemeral_gb : 0,
+    };
 }
 
 nph_status vmw_spawn(void *drv, const struct nph_instance *inst,
@@ -277,40 +322,11 @@ nph_status vmw_spawn(void *drv, const struct nph_instance *inst,
     }
     char image_path[VMW_NAME_MAX * 3] = "";
     uint64_t image_size = 0;
-    if (fmt && (st = ensure_image(d, &n, img, image_path, sizeof(image_path), &image_size,
-                                  err)) != NPH_OK)
+    if (fmt && (st = vmw_ensure_image(d, &n, img, image_path, sizeof(image_path), &image_size,
+                                      err)) != NPH_OK)
         return nph_error_prefix(err, "spawn of %s: ", inst->uuid);
-    {
-        /* Never touch the files of a guest that exists already. */
-        VMW_LOCKED(&d->conn);
-        struct vmw_ref vm;
-        nph_error why = NPH_ERROR_INIT;
-        st = vmw_find_vm(d, inst->uuid, &vm, &why);
-        if (st == NPH_OK)
-            return nph_error_set(err, NPH_ERR_CONFLICT, "instance %s already exists as VM %s",
-                                 inst->uuid, vm.id);
-        if (st != NPH_ERR_NOT_FOUND) {
-            if (err)
-                *err = why;
-            return st;
-        }
-    }
-    const struct nph_flavor *f = inst->flavor;
-    const char *guest = image_property(img, "vmware_ostype");
-    struct vmw_spawn_plan plan = {
-        .uuid = inst->uuid,
-        .name = inst->name,
-        .datastore_name = n.datastore_name,
-        .root_disk_kb = (image_size + 1023) / 1024,
-        .iso = fmt == NPH_IMAGE_ISO ? image_path : NULL,
-        .port_group = n.network.id[0] ? d->opt.port_group : NULL,
-        .network = &n.network,
-        .guest_id = guest ? guest : d->opt.guest_id,
-        .vcpus = f && f->vcpus ? f->vcpus : 1,
-        .memory_mb = f && f->memory_mb ? f->memory_mb : 512,
-        .root_gb = f ? f->root_gb : 0,
-        .ephemeral_gb = f ? f->ephemeral_gb : 0,
-    };
+    struct vmw_spawn_plan plan;
+    vmw_plan_spawn(d, &n, inst, image_path, image_size, &plan);
     {
         VMW_LOCKED(&d->conn);
         st = create_vm(d, &n, &plan, fmt == NPH_IMAGE_VMDK ? image_path : NULL, err);

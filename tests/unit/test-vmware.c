@@ -9,6 +9,7 @@
 #include "vmw-test-host.h"
 
 #define UUID1 "5a1e0001-2222-4333-8444-555555555555"
+#define UUID2 "5a1e0002-2222-4333-8444-555555555555"
 
 static char url[512], ca[512], dir[300];
 static void *drv;
@@ -92,6 +93,12 @@ static void test_nodes(void)
     ops->capabilities(drv, &caps);
     is_int(caps.image_formats, NPH_IMAGE_VMDK | NPH_IMAGE_ISO, "boots vmdk and iso images");
     ok(caps.flags & NPH_CAP_SNAPSHOT, "snapshots");
+    /* Not implemented: the flags say so and the slots stay empty, so the
+     * core answers "not supported" and the scheduler never offers them. */
+    ok(!(caps.flags & (NPH_CAP_LIVE_MIGRATION | NPH_CAP_ATTACH_INTERFACE)),
+       "no live migration, no interface attach in the capabilities");
+    ok(!ops->live_migration && !ops->attach_interface && !ops->detach_interface,
+       "and their slots are empty");
 }
 
 static void test_lifecycle(const char *image_path)
@@ -161,6 +168,55 @@ static void test_lifecycle(const char *image_path)
     like(err.message, "vmdk and iso", "naming what it boots");
 }
 
+/* Behind the driver's back: a folder a dead spawn left, and a VM the driver
+ * remembers that is destroyed while another VM takes the instance's UUID. */
+static void test_behind_our_back(void)
+{
+    struct vmw_driver *d = drv;
+    struct vmw_conn *c = &d->conn;
+    nph_error err = NPH_ERROR_INIT;
+    struct nph_instance inst = { .uuid = UUID2, .name = "vm2", .node = "DC0_C0", .flavor = &large,
+                                 .image = &vmdk };
+    struct nph_spawn_args args = { 0 };
+    struct vmw_node n;
+    vmw_node_get(d, "DC0_C0", &n, &err);
+    char folder[300];
+    snprintf(folder, sizeof(folder), "[%s] %s", n.datastore_name, UUID2);
+    {
+        VMW_LOCKED(c);
+        struct vim25__MakeDirectoryRequest mkdir = { vmw_mor(c, &c->file_manager), folder,
+                                                     vmw_mor(c, &n.datacenter), "false" };
+        struct vim25__EmptyResponse none;
+        is_int(VMW_CALL(c, &err, MakeDirectory, &mkdir, &none), NPH_OK, "a folder left behind");
+    }
+    if (!ok(vmw_spawn(drv, &inst, &args, &err) == NPH_OK, "spawn makes it anew"))
+        printf("#   %s\n", err.message);
+    struct vmw_ref old = { "", "" }, other = { "", "" };
+    {
+        VMW_LOCKED(c);
+        bool remembered = false;
+        vmw_lookup_vm(d, UUID2, &old, &remembered, &err);
+        ok(remembered, "the new VM is remembered");
+        struct vim25__ThisRequest this = { vmw_mor(c, &old) };
+        VMW_TASK(c, &err, PowerOffVM_USCORETask, &this, "power off", 60, NULL);
+        is_int(VMW_TASK(c, &err, Destroy_USCORETask, &this, "destroy", 60, NULL), NPH_OK,
+               "it is destroyed behind the driver's back");
+        struct vmw_spawn_plan plan = { .uuid = UUID2, .name = "other", .datastore_name = n.datastore_name,
+                                       .guest_id = "otherGuest64", .vcpus = 1, .memory_mb = 256 };
+        struct vim25__CreateVMRequest create = { vmw_mor(c, &n.vm_folder),
+                                                 vmw_spawn_spec(c->soap, &plan), vmw_mor(c, &n.pool),
+                                                 NULL };
+        is_int(VMW_TASK(c, &err, CreateVM_USCORETask, &create, "create", 60, &other), NPH_OK,
+               "and another VM takes the instance's UUID");
+    }
+    struct nph_instance_info info = { 0 };
+    is_int(vmw_get_info(drv, &inst, &info, &err), NPH_OK, "get_info finds the other VM");
+    ok(info.state == NPH_POWER_SHUTDOWN && info.num_cpu == 1, "which is off, with 1 vCPU");
+    ok(strcmp(old.id, other.id) != 0, "(a VM of another id: %s, was %s)", other.id, old.id);
+    is_int(vmw_destroy(drv, &inst, true, &err), NPH_OK, "destroy of a VM that is off");
+    is_int(power(&inst), -1, "gone");
+}
+
 static void test_relogin(void)
 {
     struct vmw_driver *d = drv;
@@ -199,6 +255,7 @@ int main(void)
     test_connect();
     test_nodes();
     test_lifecycle(image);
+    test_behind_our_back();
     test_relogin();
 
     nph_vmware_descriptor.ops->cleanup(drv);
