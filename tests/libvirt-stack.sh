@@ -12,6 +12,7 @@
 # delete, after which neither libvirt nor the instances directory holds
 # anything.  TAP output.
 set -u
+. "$top_srcdir/tests/lib/libvirtd-lock.sh"
 . "$top_srcdir/tests/lib/tap.sh"
 . "$top_srcdir/tests/lib/aio.sh"
 [ -x /usr/bin/openstack ] || bail "/usr/bin/openstack is missing (bash .ci/deps installs python3-openstackclient)"

@@ -9,6 +9,7 @@
 # guests (the tiny guest of the tests), through a libvirtd started for this
 # run.
 set -eu
+. "$top_srcdir/tests/lib/libvirtd-lock.sh"
 runs=${NPH_BENCH_BOOTS:-10}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/nph-bench-lv-XXXXXX")
 chmod 755 "$tmp"
@@ -18,6 +19,12 @@ cleanup() {
   [ -n "$aio_pid" ] && { kill -9 "$aio_pid"; wait "$aio_pid"; } 2>/dev/null
   for d in $(virsh -q -c qemu:///system list --name 2>/dev/null | grep '^bench-'); do
     virsh -q -c qemu:///system destroy "$d" >/dev/null 2>&1
+  done
+  # A boot the run left behind (it failed midway) in a libvirtd it did not start.
+  for d in $(virsh -q -c qemu:///system list --all --name 2>/dev/null | grep '^nephele-'); do
+    virsh -q -c qemu:///system dumpxml "$d" 2>/dev/null | grep -q "$tmp/" || continue
+    virsh -q -c qemu:///system destroy "$d" >/dev/null 2>&1
+    virsh -q -c qemu:///system undefine --managed-save "$d" >/dev/null 2>&1
   done
   bash "$top_srcdir/tests/peers/libvirtd.sh" stop "$tmp/libvirtd" >/dev/null 2>&1
   rm -rf "$tmp"
