@@ -66,15 +66,6 @@ struct iserver {
     struct iserver *next;     /* the topic's servers */
 };
 
-#define SPIN_NS 50000 /* how long a thread watches for quick work before sleeping */
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-}
-
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct topic *topics;
 
@@ -144,7 +135,7 @@ static void complete(struct topic *t, struct waiter *w, nph_status st, json_obje
     w->result = result;
     if (st != NPH_OK && err)
         w->err = *err;
-    __atomic_store_n(&w->done, true, __ATOMIC_RELEASE);
+    w->done = true;
     pthread_cond_signal(&w->cond);
     waiter_release(w);
     pthread_mutex_unlock(&t->lock);
@@ -154,26 +145,13 @@ static void *worker_main(void *opaque)
 {
     struct iserver *is = opaque;
     struct topic *t = is->topic;
-    bool spun = true;
     pthread_mutex_lock(&t->lock);
     while (!is->stopping) {
         struct qmsg *m = pop(&is->fanout);
         if (!m)
             m = pop(&t->shared);
-        if (!m && spun) {
+        if (!m) {
             pthread_cond_wait(&t->cond, &t->lock);
-            spun = false;
-            continue;
-        }
-        if (!m) { /* as wait_reply does: work often follows work */
-            pthread_mutex_unlock(&t->lock);
-            uint64_t spin_until = nph_clock_monotonic_ns() + SPIN_NS;
-            while (!__atomic_load_n(&t->shared.head, __ATOMIC_RELAXED) &&
-                   !__atomic_load_n(&is->fanout.head, __ATOMIC_RELAXED) &&
-                   nph_clock_monotonic_ns() < spin_until)
-                cpu_relax();
-            pthread_mutex_lock(&t->lock);
-            spun = true;
             continue;
         }
         pthread_mutex_unlock(&t->lock);
@@ -187,7 +165,6 @@ static void *worker_main(void *opaque)
         }
         qmsg_free(m);
         pthread_mutex_lock(&t->lock);
-        spun = false;
     }
     pthread_mutex_unlock(&t->lock);
     return NULL;
@@ -297,13 +274,10 @@ static struct qmsg *copy_msg(struct bus_msg *msg, bool take_method)
 static nph_status wait_reply(struct topic *t, struct waiter *w, const char *method,
                              int timeout_ms, json_object **result, nph_error *err)
 {
-    /* Most handlers answer within microseconds: watching for that briefly
-     * costs less than sleeping and being woken. */
-    pthread_mutex_unlock(&t->lock);
-    uint64_t spin_until = nph_clock_monotonic_ns() + SPIN_NS;
-    while (!__atomic_load_n(&w->done, __ATOMIC_ACQUIRE) && nph_clock_monotonic_ns() < spin_until)
-        cpu_relax();
-    pthread_mutex_lock(&t->lock);
+    /* No spinning while waiting, here or in the workers: on two cores shared
+     * with a hypervisor's own processes the spinning thread takes the CPU
+     * the answer needs (measured: 4.5 -> 3.5 ms of CPU per server booted and
+     * deleted, inproc call p50 24 -> 14 us on a busy machine). */
     struct timespec until = nph_clock_deadline(timeout_ms);
     while (!w->done)
         if (pthread_cond_timedwait(&w->cond, &t->lock, &until) == ETIMEDOUT)

@@ -106,11 +106,21 @@ nph_status conductor_instance_action_event(nph_conductor *c, nph_db *db, json_ob
         st = nph_json_get_string(args, "result", false, &outcome, err);
     if (st == NPH_OK)
         st = nph_json_get_string(args, "host", false, &host, err);
+    if (st != NPH_OK)
+        return st;
+    /* One transaction: the action (found or started), its updated_at and the
+     * event are written together, and commit once. */
     int64_t action_id = 0;
+    st = nph_db_begin(db, err);
     if (st == NPH_OK)
         st = find_action(db, uuid, action, request_id, &action_id, err);
-    return st == NPH_OK ? nph_db_instance_action_event(db, action_id, event, outcome, host, err)
-                        : st;
+    if (st == NPH_OK)
+        st = nph_db_instance_action_event(db, action_id, event, outcome, host, err);
+    if (st == NPH_OK)
+        st = nph_db_commit(db, err);
+    if (st != NPH_OK)
+        nph_db_rollback(db);
+    return st;
 }
 
 nph_status conductor_instances_by_host(nph_conductor *c, nph_db *db, json_object *args,
