@@ -78,14 +78,32 @@ static nph_status connect_client(struct irn_driver *d, nph_error *err)
     return NPH_OK;
 }
 
+/* The power watch and the state poller end; waits still running give up. */
+static void stop_threads(struct irn_driver *d)
+{
+    pthread_mutex_lock(&d->lock);
+    d->stopping = true;
+    pthread_cond_broadcast(&d->wake);
+    pthread_cond_broadcast(&d->poll_wake);
+    pthread_cond_broadcast(&d->polled);
+    pthread_mutex_unlock(&d->lock);
+    if (d->watching)
+        pthread_join(d->watcher, NULL);
+    if (d->polling)
+        pthread_join(d->poller, NULL);
+    d->watching = d->polling = false;
+}
+
 static void irn_cleanup(void *drv)
 {
     struct irn_driver *d = drv;
-    irn_watch_stop(d);
+    stop_threads(d);
     irn_client_free(d->client);
     pthread_mutex_destroy(&d->lock);
     pthread_mutex_destroy(&d->refresh_lock);
     pthread_cond_destroy(&d->wake);
+    pthread_cond_destroy(&d->poll_wake);
+    pthread_cond_destroy(&d->polled);
     free(d->nodes);
     free(d);
 }
@@ -102,6 +120,8 @@ static nph_status irn_init_host(const struct nph_host_services *svc, nph_host *h
     pthread_mutex_init(&d->lock, NULL);
     pthread_mutex_init(&d->refresh_lock, NULL);
     pthread_cond_init(&d->wake, NULL);
+    pthread_cond_init(&d->poll_wake, NULL);
+    pthread_cond_init(&d->polled, NULL);
     d->poll_min_ms = opt_uint(d, "poll_min_ms");
     d->poll_max_ms = opt_uint(d, "poll_max_ms");
     if (d->poll_max_ms < d->poll_min_ms)
@@ -115,6 +135,8 @@ static nph_status irn_init_host(const struct nph_host_services *svc, nph_host *h
     nph_status st = connect_client(d, err);
     if (st == NPH_OK)
         st = irn_nodes_refresh(d, true, err);
+    if (st == NPH_OK)
+        st = irn_poll_start(d, err);
     if (st == NPH_OK)
         st = irn_watch_start(d, err);
     if (st != NPH_OK) {

@@ -26,6 +26,36 @@ struct irn_node {
     uint64_t memory_mb, local_gb;
 };
 
+/* An operation waiting for its node to settle (irn-poll.c).  Lives on the
+ * waiting thread's stack; the members below uuid are guarded by the
+ * driver's lock. */
+struct irn_waiter {
+    const char *uuid;
+    uint64_t due_ns;        /* wants a state fetched after this (monotonic) */
+    unsigned interval_ms;   /* the wait after the next answer */
+    bool asked;             /* in the round under way */
+    bool answered;          /* node/st are new */
+    json_object *node;      /* the newest state (the waiter's own copy) */
+    nph_status st;          /* the round could not fetch the node */
+    nph_error err;
+    struct irn_waiter *next;
+};
+
+/* The node state an operation's wait ended on, kept for the power state
+ * the compute service reads right after the operation (irn-wait.c). */
+struct irn_settled {
+    char node[IRN_UUID_LEN];   /* "" for a free slot */
+    char instance[IRN_UUID_LEN];
+    char power_state[40];
+    uint64_t at_ns;            /* monotonic */
+};
+#define IRN_SETTLED_MAX 64
+
+/* The members the state poller and irn_node_fetch ask for. */
+#define IRN_WATCH_FIELDS                                                                    \
+    "uuid,provision_state,target_provision_state,power_state,target_power_state,last_error," \
+    "instance_uuid,maintenance"
+
 struct irn_driver {
     const struct nph_host_services *svc;
     nph_host *host;
@@ -48,6 +78,13 @@ struct irn_driver {
     pthread_t watcher;
     bool watching, stopping;
     pthread_cond_t wake;
+
+    pthread_t poller;                   /* the state poller (irn-poll.c) */
+    bool polling;
+    pthread_cond_t poll_wake;           /* a waiter joined, or the driver stops */
+    pthread_cond_t polled;              /* waiters were answered */
+    struct irn_waiter *waiters;
+    struct irn_settled settled[IRN_SETTLED_MAX]; /* guarded by lock */
 };
 
 /* irn-nodes.c: the node listing and what it means for the compute side. */
@@ -71,18 +108,33 @@ void irn_power_changes(struct irn_driver *d, const struct irn_node *a, size_t n_
 /* The power watch: emits lifecycle events for power changes made behind
  * the compute service's back (Ironic's own notifications may not reach it). */
 nph_status irn_watch_start(struct irn_driver *d, nph_error *err);
-void irn_watch_stop(struct irn_driver *d);
+
+/* irn-poll.c: the state poller serving every irn_wait. */
+nph_status irn_poll_start(struct irn_driver *d, nph_error *err);
+/* Register `w` (uuid borrowed until irn_poll_leave); the first answer
+ * comes after poll_min_ms. */
+void irn_poll_join(struct irn_driver *d, struct irn_waiter *w, const char *uuid);
+/* Caller holds the lock; w->node stays the caller's. */
+void irn_poll_leave(struct irn_driver *d, struct irn_waiter *w);
 
 /* irn-wait.c: watching a node until it settles. */
 /* GET the node (fields only); caller puts. */
 nph_status irn_node_fetch(struct irn_driver *d, const char *uuid, json_object **node,
                           nph_error *err);
-/* Poll until `done` says the node settled or the timeout; the poll interval
- * starts at poll_min_ms and grows to poll_max_ms.  *node (caller puts) is
- * the last answer.  `done` returns 1 settled, -1 failed, 0 not yet. */
+/* Wait until `done` says the node settled or the timeout, with the state
+ * poller's answers (the first after poll_min_ms, then at intervals growing
+ * to poll_max_ms).  *node (caller puts) is the last answer.  `done` returns
+ * 1 settled, -1 failed, 0 not yet; it runs under the driver's lock. */
 typedef int (*irn_settled_fn)(json_object *node, const void *arg);
 nph_status irn_wait(struct irn_driver *d, const char *uuid, irn_settled_fn done, const void *arg,
                     unsigned timeout_s, const char *what, json_object **node, nph_error *err);
+/* Keep `node`'s state (an answer irn_wait ended on) for the next get_info. */
+void irn_settled_keep(struct irn_driver *d, const char *uuid, json_object *node);
+/* Take `node`'s kept state: true, with its power state in `out`, when it
+ * is less than half a second old and the node held `instance`.  The entry goes
+ * either way (the next read asks Ironic); `out` may be NULL to drop it. */
+bool irn_settled_take(struct irn_driver *d, const char *node, const char *instance, char *out,
+                       size_t len);
 /* PUT /v1/nodes/UUID/states/KIND with {"target": target} (and extra members). */
 nph_status irn_set_state(struct irn_driver *d, const char *uuid, const char *kind,
                          const char *target, json_object *extra, nph_error *err);

@@ -235,6 +235,8 @@ static nph_status wait_deployed(struct irn_driver *d, const struct nph_instance 
     json_object *node = NULL;
     nph_status st = irn_wait(d, inst->node, deployed, NULL, d->deploy_timeout_s, what, &node, err);
     bool off = st == NPH_OK && !is(node, "power_state", "power on");
+    if (st == NPH_OK && !off)
+        irn_settled_keep(d, inst->node, node);
     json_object_put(node);
     return off ? irn_power_on(d, inst, err) : st;
 }
@@ -298,6 +300,7 @@ nph_status irn_destroy(void *drv, const struct nph_instance *inst, bool destroy_
     struct irn_driver *d = drv;
     if (!inst->node)
         return NPH_OK;
+    irn_settled_take(d, inst->node, inst->uuid, NULL, 0); /* it is the instance's no more */
     return release(d, inst->node, inst->uuid, err);
 }
 

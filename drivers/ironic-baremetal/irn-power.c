@@ -67,6 +67,8 @@ static nph_status power_action(struct irn_driver *d, const struct nph_instance *
         st = irn_wait(d, inst->node, power_is, settled,
                       d->power_timeout_s + (unsigned)(timeout_s > 0 ? timeout_s : 0), target,
                       &node, err);
+    if (st == NPH_OK)
+        irn_settled_keep(d, inst->node, node);
     json_object_put(node);
     return st;
 }
@@ -96,11 +98,17 @@ nph_status irn_get_info(void *drv, const struct nph_instance *inst, struct nph_i
                         nph_error *err)
 {
     struct irn_driver *d = drv;
-    json_object *node = NULL;
-    nph_status st = owned_node(d, inst, &node, err);
-    if (st == NPH_OK)
-        out->state = irn_power_state(irn_str(node, "power_state"));
-    json_object_put(node);
+    char power[40];
+    nph_status st = NPH_OK;
+    if (inst->node && irn_settled_take(d, inst->node, inst->uuid, power, sizeof(power))) {
+        out->state = irn_power_state(power);
+    } else {
+        json_object *node = NULL;
+        st = owned_node(d, inst, &node, err);
+        if (st == NPH_OK)
+            out->state = irn_power_state(irn_str(node, "power_state"));
+        json_object_put(node);
+    }
     if (st != NPH_OK || !inst->flavor)
         return st;
     out->num_cpu = inst->flavor->vcpus;

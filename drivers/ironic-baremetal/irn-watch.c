@@ -76,15 +76,3 @@ nph_status irn_watch_start(struct irn_driver *d, nph_error *err)
     d->watching = true;
     return NPH_OK;
 }
-
-void irn_watch_stop(struct irn_driver *d)
-{
-    if (!d->watching)
-        return;
-    pthread_mutex_lock(&d->lock);
-    d->stopping = true;
-    pthread_cond_signal(&d->wake);
-    pthread_mutex_unlock(&d->lock);
-    pthread_join(d->watcher, NULL);
-    d->watching = false;
-}

@@ -8,8 +8,6 @@
 #include "json.h"
 #include "plugin.h"
 
-#define COMPUTE_LOCK_STRIPES 64
-
 /* Which driver holds a node, sorted by name for bsearch. */
 struct node_entry {
     char *name;
@@ -30,8 +28,11 @@ struct nph_compute {
     int64_t rpc_timeout_ms;
     int64_t report_interval_s, sync_interval_s, resource_interval_s;
 
-    /* One operation per instance at a time: a lock per stripe of UUIDs. */
-    pthread_mutex_t stripes[COMPUTE_LOCK_STRIPES];
+    /* One operation per instance at a time: the UUIDs held (compute-locks.c). */
+    pthread_mutex_t held_lock;
+    pthread_cond_t released;
+    char **held;
+    size_t n_held, cap_held;
 
     /* Periodic tasks, and instances whose driver reported an event. */
     pthread_t periodic;
@@ -67,9 +68,14 @@ nph_status compute_file_digest(const char *path, json_object *changes, nph_error
 nph_driver *compute_driver_for(nph_compute *c, const char *node);
 nph_status compute_call(nph_compute *c, const char *method, json_object *args,
                         json_object **result, nph_error *err);
-pthread_mutex_t *compute_stripe(nph_compute *c, const char *uuid);
 nph_status compute_report_nodes(nph_compute *c, nph_error *err);
 nph_status compute_heartbeat(nph_compute *c, nph_error *err);
+
+/* compute-locks.c: the instance's lock; every operation on an instance
+ * holds it (the periodic sync only tries it). */
+void compute_lock_instance(nph_compute *c, const char *uuid);
+bool compute_trylock_instance(nph_compute *c, const char *uuid);
+void compute_unlock_instance(nph_compute *c, const char *uuid);
 
 /* compute-ops.c: the handler of the compute.<host> topic, and the steps
  * every operation shares. */

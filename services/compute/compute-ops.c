@@ -558,8 +558,7 @@ nph_status compute_handle(void *opaque, const char *method, json_object *args,
     nph_status st = nph_json_get_string(args, "uuid", true, &uuid, err);
     if (st != NPH_OK)
         return st;
-    pthread_mutex_t *lock = compute_stripe(c, uuid);
-    pthread_mutex_lock(lock);
+    compute_lock_instance(c, uuid);
     if (strcmp(method, "build_and_run_instance") == 0) {
         st = build(c, uuid, args, err);
     } else if (strcmp(method, "terminate_instance") == 0) {
@@ -597,7 +596,7 @@ nph_status compute_handle(void *opaque, const char *method, json_object *args,
         st = op ? simple_operation(c, op, uuid, err)
                 : nph_error_set(err, NPH_ERR_INVALID, "compute has no method '%s'", method);
     }
-    pthread_mutex_unlock(lock);
+    compute_unlock_instance(c, uuid);
     if (st != NPH_OK)
         nph_warn("%s of instance %s: %s", method, uuid, err ? err->message : nph_status_name(st));
     return st;
@@ -698,10 +697,12 @@ nph_status compute_repair_instances(nph_compute *c, nph_error *err)
     nph_auto_json *list = NULL;
     nph_status st = compute_call(c, "instances_by_host", args, &list, err);
     for (size_t i = 0; st == NPH_OK && list && i < json_object_array_length(list); i++) {
-        pthread_mutex_t *lock = compute_stripe(c, member_string(json_object_array_get_idx(list, i), "uuid"));
-        pthread_mutex_lock(lock);
+        const char *uuid = member_string(json_object_array_get_idx(list, i), "uuid");
+        if (!uuid)
+            continue;
+        compute_lock_instance(c, uuid);
         repair_one(c, json_object_array_get_idx(list, i));
-        pthread_mutex_unlock(lock);
+        compute_unlock_instance(c, uuid);
     }
     return st;
 }

@@ -48,13 +48,12 @@ static void sync_one(nph_compute *c, const char *uuid)
     nph_json_add_string(args, "uuid", uuid);
     nph_auto_json *record = NULL;
     nph_error err = NPH_ERROR_INIT;
-    pthread_mutex_t *lock = compute_stripe(c, uuid);
     /* An operation holding the instance will write the outcome itself. */
-    if (pthread_mutex_trylock(lock) != 0)
+    if (!compute_trylock_instance(c, uuid))
         return;
     if (compute_call(c, "instance_get", args, &record, &err) == NPH_OK)
         compute_sync_instance(c, record, &err);
-    pthread_mutex_unlock(lock);
+    compute_unlock_instance(c, uuid);
 }
 
 static void sync_all(nph_compute *c)
@@ -70,12 +69,11 @@ static void sync_all(nph_compute *c)
     for (size_t i = 0; list && i < json_object_array_length(list); i++) {
         json_object *record = json_object_array_get_idx(list, i);
         const char *uuid = json_object_get_string(json_object_object_get(record, "uuid"));
-        pthread_mutex_t *lock = compute_stripe(c, uuid);
-        if (pthread_mutex_trylock(lock) != 0)
+        if (!uuid || !compute_trylock_instance(c, uuid))
             continue;
         if (compute_sync_instance(c, record, &err) != NPH_OK)
             nph_warn("power state sync of %s: %s", uuid, err.message);
-        pthread_mutex_unlock(lock);
+        compute_unlock_instance(c, uuid);
     }
 }
 

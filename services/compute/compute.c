@@ -27,14 +27,6 @@ nph_status compute_call(nph_compute *c, const char *method, json_object *args,
     return st;
 }
 
-pthread_mutex_t *compute_stripe(nph_compute *c, const char *uuid)
-{
-    uint32_t h = 2166136261u;
-    for (const char *p = uuid; p && *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    return &c->stripes[h % COMPUTE_LOCK_STRIPES];
-}
-
 static int compare_nodes(const void *a, const void *b)
 {
     return strcmp(((const struct node_entry *)a)->name, ((const struct node_entry *)b)->name);
@@ -281,8 +273,8 @@ nph_status nph_compute_start(const nph_config *cfg, const char *host, nph_bus *b
     }
     c->bus = bus;
     snprintf(c->topic, sizeof(c->topic), "compute.%s", host);
-    for (int i = 0; i < COMPUTE_LOCK_STRIPES; i++)
-        pthread_mutex_init(&c->stripes[i], NULL);
+    pthread_mutex_init(&c->held_lock, NULL);
+    pthread_cond_init(&c->released, NULL);
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->wake, NULL);
     pthread_rwlock_init(&c->nodes_lock, NULL);
@@ -320,8 +312,9 @@ void nph_compute_free(nph_compute *c)
     node_map_free(c->nodes, c->n_nodes);
     pthread_rwlock_destroy(&c->nodes_lock);
     free(c->event_uuids);
-    for (int i = 0; i < COMPUTE_LOCK_STRIPES; i++)
-        pthread_mutex_destroy(&c->stripes[i]);
+    free(c->held); /* empty: every operation has ended */
+    pthread_mutex_destroy(&c->held_lock);
+    pthread_cond_destroy(&c->released);
     pthread_mutex_destroy(&c->lock);
     pthread_cond_destroy(&c->wake);
     free(c->host);

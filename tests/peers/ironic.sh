@@ -41,7 +41,7 @@ write_conf() {
 [DEFAULT]
 auth_strategy = noauth
 rpc_transport = none
-host = ironic-test-peer
+host = $HOST
 my_ip = 127.0.0.1
 state_path = $dir/state
 tempdir = $dir/tmp
@@ -150,27 +150,52 @@ wait_state() { # UUID FIELD VALUE
   return 1
 }
 
+# Start Ironic on $PORT: 0 when it answers (with our conductor, $HOST: a
+# test elsewhere may have taken the port meanwhile) and has registered the
+# fake-hardware type; 2 when another server answers there; 1 otherwise.
+start_once() {
+  setsid $PY -c 'import sys; from ironic.cmd.singleprocess import main; sys.argv=["ironic","--config-file",sys.argv[1]]; main()' \
+    "$dir/ironic.conf" </dev/null >"$dir/log/stdout.log" 2>&1 &
+  echo $! >"$dir/pid"
+  local answer
+  for _ in $(seq 1 600); do
+    kill -0 "$(cat "$dir/pid")" 2>/dev/null || break
+    answer=$(curl -s --max-time 5 -H 'X-OpenStack-Ironic-API-Version: 1.82' \
+      "http://127.0.0.1:$PORT/v1/conductors?fields=hostname" 2>/dev/null || true)
+    case $answer in
+    "") ;;
+    *"\"$HOST\""*)
+      curl -sf --max-time 5 "http://127.0.0.1:$PORT/v1/drivers" 2>/dev/null | grep -q fake-hardware && return 0 ;;
+    *) stop; return 2 ;;
+    esac
+    sleep 0.1
+  done
+  stop
+  return 1
+}
+
 case $cmd in
 start)
   $PY -c 'import ironic' 2>/dev/null ||
     { echo "ironic.sh: Ironic is not installed (apt-get install --no-install-recommends python3-ironic)" >&2; exit 1; }
   mkdir -p "$dir"
-  PORT=$(free_port)
-  printf 'PORT=%s\nURL=http://127.0.0.1:%s\n' "$PORT" "$PORT" >"$dir/env"
-  write_conf
-  make_db || { echo "ironic.sh: creating the database failed; see $dir/log/dbsync.log" >&2; exit 1; }
-  setsid $PY -c 'import sys; from ironic.cmd.singleprocess import main; sys.argv=["ironic","--config-file",sys.argv[1]]; main()' \
-    "$dir/ironic.conf" </dev/null >"$dir/log/stdout.log" 2>&1 &
-  echo $! >"$dir/pid"
-  # Ready when the conductor has registered the fake-hardware type.
-  for _ in $(seq 1 600); do
-    curl -sf "http://127.0.0.1:$PORT/v1/drivers" 2>/dev/null | grep -q fake-hardware && exit 0
-    kill -0 "$(cat "$dir/pid")" 2>/dev/null || break
-    sleep 0.1
+  # Another test may take the free port before Ironic binds it: try again.
+  for attempt in 1 2 3 4 5; do
+    PORT=$(free_port)
+    HOST=ironic-test-peer-$$-$attempt
+    printf 'PORT=%s\nURL=http://127.0.0.1:%s\n' "$PORT" "$PORT" >"$dir/env"
+    write_conf
+    [ "$attempt" -gt 1 ] ||
+      make_db || { echo "ironic.sh: creating the database failed; see $dir/log/dbsync.log" >&2; exit 1; }
+    rm -f "$dir/log/ironic.log"
+    status=0
+    start_once || status=$?
+    [ "$status" -ne 0 ] || exit 0
+    [ "$status" -eq 2 ] || grep -q "Address already in use" "$dir/log/ironic.log" 2>/dev/null || break
+    echo "ironic.sh: port $PORT was taken meanwhile; trying another" >&2
   done
   echo "ironic.sh: Ironic did not become ready on port $PORT; see $dir/log" >&2
   tail -5 "$dir/log/ironic.log" "$dir/log/stdout.log" >&2 || true
-  stop
   exit 1
   ;;
 stop)

@@ -406,6 +406,70 @@ static void test_driver(void)
     nph_driver_free(drv);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Concurrent builds: their waits share the driver's state poller.          */
+
+#define N_CONCURRENT 3
+
+struct build {
+    nph_driver *drv;
+    struct nph_instance inst;
+    char node[40], uuid[40], name[32];
+    nph_status spawned, destroyed;
+    nph_error err;
+};
+
+static void *spawn_one(void *opaque)
+{
+    struct build *b = opaque;
+    b->spawned = NPH_DRIVER_CALL(b->drv, spawn, &b->err, &b->inst, NULL);
+    return NULL;
+}
+
+static void *destroy_one(void *opaque)
+{
+    struct build *b = opaque;
+    b->destroyed = NPH_DRIVER_CALL(b->drv, destroy, &b->err, &b->inst, true);
+    return NULL;
+}
+
+static void run_all(struct build *b, void *(*fn)(void *))
+{
+    pthread_t t[N_CONCURRENT];
+    for (int i = 0; i < N_CONCURRENT; i++)
+        pthread_create(&t[i], NULL, fn, &b[i]);
+    for (int i = 0; i < N_CONCURRENT; i++)
+        pthread_join(t[i], NULL);
+}
+
+static void test_concurrent(void)
+{
+    struct build b[N_CONCURRENT];
+    memset(b, 0, sizeof(b));
+    for (int i = 0; i < N_CONCURRENT; i++) {
+        snprintf(b[i].name, sizeof(b[i].name), "drv-many-%d", i);
+        make_node(b[i].name, "baremetal-many", b[i].node);
+        snprintf(b[i].uuid, sizeof(b[i].uuid), "cccccccc-0000-4000-8000-%012d", i);
+        b[i].inst = (struct nph_instance){ .uuid = b[i].uuid, .name = b[i].name, .node = b[i].node,
+                                           .flavor = &metal, .image = &image, .project_id = "p" };
+    }
+    nph_driver *drv = start_driver();
+    for (int i = 0; i < N_CONCURRENT; i++)
+        b[i].drv = drv;
+    run_all(b, spawn_one);
+    for (int i = 0; i < N_CONCURRENT; i++) {
+        is_int(b[i].spawned, NPH_OK, "concurrent spawn %d: %s", i, b[i].err.message);
+        is_int(power_of(drv, &b[i].inst), NPH_POWER_RUNNING, "concurrent build %d is on its node",
+               i);
+    }
+    run_all(b, destroy_one);
+    for (int i = 0; i < N_CONCURRENT; i++) {
+        is_int(b[i].destroyed, NPH_OK, "concurrent destroy %d: %s", i, b[i].err.message);
+        is_int(power_of(drv, &b[i].inst), -1, "node %d holds no instance", i);
+    }
+    nph_driver_free(drv);
+}
+
 int main(void)
 {
     start_peer();
@@ -413,5 +477,6 @@ int main(void)
     test_negotiation();
     test_locked_and_paging();
     test_driver();
+    test_concurrent();
     return tap_done();
 }
