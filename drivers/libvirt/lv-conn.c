@@ -140,6 +140,7 @@ static void close_cb(virConnectPtr conn, int reason, void *opaque)
 {
     struct lv_driver *d = opaque;
     atomic_store(&d->conn_lost, true);
+    lv_watch_wake(d);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -181,8 +182,10 @@ static nph_status reopen(struct lv_driver *d, nph_error *err)
     drop(d);
     atomic_store(&d->conn_lost, false);
     d->conn = virConnectOpen(d->cfg.uri);
-    if (!d->conn)
+    if (!d->conn) {
+        atomic_store(&d->conn_lost, true); /* the watcher tries again */
         return lv_error(d, err, NPH_ERR_BACKEND, "cannot connect to libvirt", NULL);
+    }
     if (virConnectRegisterCloseCallback(d->conn, close_cb, d, NULL) < 0)
         virResetLastError(); /* drivers without one (test:///) never close */
     d->lifecycle_cb = virConnectDomainEventRegisterAny(
@@ -191,6 +194,7 @@ static nph_status reopen(struct lv_driver *d, nph_error *err)
     if (d->lifecycle_cb < 0) {
         nph_status st = lv_error(d, err, NPH_ERR_BACKEND, "cannot subscribe to domain events", NULL);
         drop(d);
+        atomic_store(&d->conn_lost, true);
         return st;
     }
     d->svc->log(d->host, NPH_LOG_INFO, "connected to %s", d->cfg.uri);
@@ -242,16 +246,23 @@ nph_status lv_conn_start(struct lv_driver *d, nph_error *err)
     pthread_mutex_lock(&d->lock);
     st = reopen(d, err);
     pthread_mutex_unlock(&d->lock);
+    if (st == NPH_OK)
+        st = lv_watch_start(d, err);
     if (st == NPH_OK && d->cfg.image_cache_interval_s > 0)
         d->cache_timer = virEventAddTimeout(d->cfg.image_cache_interval_s * 1000, cache_timer_cb,
                                             d, NULL);
-    if (st != NPH_OK)
+    if (st != NPH_OK) {
+        pthread_mutex_lock(&d->lock);
+        drop(d);
+        pthread_mutex_unlock(&d->lock);
         loop_release();
+    }
     return st;
 }
 
 void lv_conn_stop(struct lv_driver *d)
 {
+    lv_watch_stop(d);
     if (d->cache_timer >= 0)
         virEventRemoveTimeout(d->cache_timer);
     pthread_mutex_lock(&d->lock);

@@ -31,6 +31,17 @@ static nph_status make_dirs(const char *path, nph_error *err)
     }
 }
 
+/* The driver's memory, once its connection and threads are stopped. */
+static void lv_free(struct lv_driver *d)
+{
+    pthread_mutex_destroy(&d->lock);
+    pthread_mutex_destroy(&d->cache_lock);
+    pthread_mutex_destroy(&d->watch_lock);
+    pthread_cond_destroy(&d->watch_wake);
+    free(d->cpu_info);
+    free(d);
+}
+
 static nph_status lv_init_host(const struct nph_host_services *svc, nph_host *host, void **drv,
                                nph_error *err)
 {
@@ -41,6 +52,8 @@ static nph_status lv_init_host(const struct nph_host_services *svc, nph_host *ho
     d->host = host;
     pthread_mutex_init(&d->lock, NULL);
     pthread_mutex_init(&d->cache_lock, NULL);
+    pthread_mutex_init(&d->watch_lock, NULL);
+    pthread_cond_init(&d->watch_wake, NULL);
     nph_status st = lv_read_options(svc, host, &d->cfg, err);
     if (st == NPH_OK)
         st = make_dirs(d->cfg.instances_path, err);
@@ -52,9 +65,7 @@ static nph_status lv_init_host(const struct nph_host_services *svc, nph_host *ho
             lv_conn_stop(d);
     }
     if (st != NPH_OK) {
-        pthread_mutex_destroy(&d->lock);
-        pthread_mutex_destroy(&d->cache_lock);
-        free(d);
+        lv_free(d);
         return st;
     }
     char *hostname = d->cfg.node_name[0] ? NULL : virConnectGetHostname(d->conn);
@@ -72,10 +83,7 @@ static void lv_cleanup(void *drv)
 {
     struct lv_driver *d = drv;
     lv_conn_stop(d);
-    pthread_mutex_destroy(&d->lock);
-    pthread_mutex_destroy(&d->cache_lock);
-    free(d->cpu_info);
-    free(d);
+    lv_free(d);
 }
 
 static nph_status lv_list_nodes(void *drv, nph_node_cb cb, void *opaque, nph_error *err)

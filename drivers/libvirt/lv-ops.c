@@ -16,14 +16,17 @@ void lv_instance_dir(const struct lv_driver *d, const char *uuid, char *out, siz
     snprintf(out, len, "%s/%s", d->cfg.instances_path, uuid);
 }
 
-/* Define and start the domain from its XML; on failure nothing is left. */
+/* Define and start the domain from its XML; on failure nothing is left.
+ * *defined is when the definition was written (libvirtd saves it to disk:
+ * what keeps the guest across libvirtd and host restarts, as Nova's). */
 static nph_status define_and_start(struct lv_driver *d, const char *uuid, const char *xml,
-                                   nph_error *err)
+                                   uint64_t *defined, nph_error *err)
 {
     lv_auto_conn conn = lv_conn_get(d, err);
     if (!conn)
         return err ? err->code : NPH_ERR_BACKEND;
     lv_auto_dom dom = virDomainDefineXML(conn, xml);
+    *defined = nph_clock_monotonic_ns();
     if (!dom)
         return lv_error(d, err, NPH_ERR_BACKEND, "cannot define the domain", uuid);
     if (virDomainCreate(dom) == 0)
@@ -53,20 +56,21 @@ nph_status lv_spawn(void *drv, const struct nph_instance *inst, const struct nph
     uint64_t t0 = nph_clock_monotonic_ns();
     if (st == NPH_OK)
         st = lv_disk_create(d, plan, err);
-    uint64_t t1 = nph_clock_monotonic_ns();
+    uint64_t t1 = nph_clock_monotonic_ns(), t2 = t1;
     if (st == NPH_OK) {
         /* Ours to create: libvirt relabels it for QEMU and appends to it. */
         FILE *log = fopen(plan->console_log, "a");
         if (log)
             fclose(log);
-        st = define_and_start(d, inst->uuid, nph_buffer_str(&xml), err);
+        st = define_and_start(d, inst->uuid, nph_buffer_str(&xml), &t2, err);
         if (st != NPH_OK)
             lv_remove_tree(plan->dir);
     }
     if (st == NPH_OK)
-        d->svc->log(d->host, NPH_LOG_INFO, "instance %s started (%s, image %s): disks %.3f s, "
-                    "define and start %.3f s", inst->uuid, d->cfg.virt_type, plan->image_id,
-                    (double)(t1 - t0) / 1e9, (double)(nph_clock_monotonic_ns() - t1) / 1e9);
+        d->svc->log(d->host, NPH_LOG_INFO, "instance %s started (%s, image %s): disks %.4f s, "
+                    "define %.4f s, start %.4f s", inst->uuid, d->cfg.virt_type, plan->image_id,
+                    (double)(t1 - t0) / 1e9, (double)(t2 - t1) / 1e9,
+                    (double)(nph_clock_monotonic_ns() - t2) / 1e9);
     free(plan);
     return st;
 }
@@ -239,7 +243,7 @@ nph_status lv_resume(void *drv, const struct nph_instance *inst, nph_error *err)
     return rc < 0 ? lv_error(d, err, NPH_ERR_BACKEND, "cannot resume", inst->uuid) : NPH_OK;
 }
 
-static nph_power_state power_state(virDomainPtr dom, int state)
+nph_power_state lv_power_state(virDomainPtr dom, int state)
 {
     switch (state) {
     case VIR_DOMAIN_RUNNING:
@@ -273,7 +277,7 @@ nph_status lv_get_info(void *drv, const struct nph_instance *inst, struct nph_in
     virDomainInfo info;
     if (virDomainGetInfo(dom, &info) < 0)
         return lv_error(d, err, NPH_ERR_BACKEND, "cannot read the state", inst->uuid);
-    out->state = power_state(dom, info.state);
+    out->state = lv_power_state(dom, info.state);
     out->max_mem_kb = info.maxMem;
     out->mem_kb = info.memory;
     out->num_cpu = info.nrVirtCpu;

@@ -70,7 +70,14 @@ struct lv_driver {
     pthread_mutex_t lock;       /* guards conn and the callback ids */
     virConnectPtr conn;         /* NULL until opened; re-opened when lost */
     int lifecycle_cb;           /* -1 when not registered */
-    atomic_bool conn_lost;      /* set by the close callback (event thread) */
+    atomic_bool conn_lost;      /* no working connection: set by the close callback
+                                 * (event thread) and by a failed reopen */
+    pthread_mutex_t watch_lock; /* guards watch_wake and watch_stop only; never
+                                 * held across a libvirt call */
+    pthread_cond_t watch_wake;
+    bool watch_stop;
+    bool watch_running;
+    pthread_t watch;            /* reconnects as soon as libvirtd is back */
     int cache_timer;            /* -1 when the cache manager is off */
     pthread_mutex_t cache_lock; /* one spawn or cache sweep at a time on _base */
     char *cpu_info;             /* node_resources' strings, under lock */
@@ -127,6 +134,12 @@ nph_status lv_domain_get(struct lv_driver *d, const char *uuid, virDomainPtr *ou
 /* err from libvirt's last error, prefixed with what we were doing. */
 nph_status lv_error(struct lv_driver *d, nph_error *err, nph_status code, const char *what,
                     const char *uuid);
+/* lv-watch.c: reconnect without waiting for the next operation. */
+nph_status lv_watch_start(struct lv_driver *d, nph_error *err);
+void lv_watch_stop(struct lv_driver *d);
+/* The connection was lost: wake the watcher (any thread, no libvirt call). */
+void lv_watch_wake(struct lv_driver *d);
+
 /* Is the guest running (not paused, not off)? */
 static inline bool lv_domain_running(virDomainPtr dom)
 {
@@ -164,6 +177,8 @@ nph_status lv_get_info(void *drv, const struct nph_instance *inst, struct nph_in
                        nph_error *err);
 nph_status lv_list_instances(void *drv, const char *node, nph_instance_cb cb, void *opaque,
                              nph_error *err);
+/* The power state of `dom` in libvirt's `state` (a managed save reads as suspended). */
+nph_power_state lv_power_state(virDomainPtr dom, int state);
 /* Shut the guest down: ACPI first when timeout_s > 0, then pull the plug. */
 nph_status lv_shutdown(struct lv_driver *d, virDomainPtr dom, const char *uuid, int timeout_s,
                        nph_error *err);

@@ -11,10 +11,15 @@
 #   GUEST-MARKER-READY disk=... net=...   after the modules, the disk and DHCP (if a NIC)
 #   GUEST-MARKER-PBWAIT DEV           when it waits for the ACPI power button
 #   GUEST-MARKER-POWERBUTTON          when the button is pressed; then it powers off
-# Needs apt-get (download), dpkg-deb, gzip; OUTDIR/ready marks a finished build.
+#   GUEST-MARKER-VDB-ADDED head=H serial=S   a second disk appeared (hot plug): its
+#                                     first 16 bytes and its virtio serial
+#   GUEST-MARKER-VDB-REMOVED          it went away again (hot unplug)
+# Needs apt-get (download), dpkg-deb, gzip; OUTDIR/ready holds the version of
+# this recipe that built OUTDIR (an older build is made again).
 set -eu
 out=$1
-[ -f "$out/ready" ] && exit 0
+version=2
+[ "$(cat "$out/ready" 2>/dev/null)" = "$version" ] && exit 0
 mkdir -p "$out"
 work=$(mktemp -d "${TMPDIR:-/tmp}/nph-guest-XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -70,6 +75,17 @@ if [ -e /sys/class/net/eth0 ]; then
     net=$(sed -n 's/^GUEST-DHCP //p' /tmp/dhcp)
 fi
 echo "GUEST-MARKER-READY disk=$disk net=$net"
+# Hot plugged disks: the kernel's ACPI PCI hotplug adds and removes /dev/vdb.
+vdb=
+while sleep 0.3; do
+  if [ -b /dev/vdb ] && [ -z "$vdb" ]; then
+    vdb=1
+    echo "GUEST-MARKER-VDB-ADDED head=$(head -c 16 /dev/vdb) serial=$(cat /sys/block/vdb/serial 2>/dev/null)"
+  elif [ ! -b /dev/vdb ] && [ -n "$vdb" ]; then
+    vdb=
+    echo "GUEST-MARKER-VDB-REMOVED"
+  fi
+done &
 button() {
   for d in /sys/class/input/input*; do
     grep -q "Power Button" "$d/name" 2>/dev/null || continue
@@ -93,4 +109,4 @@ mv "$work/vmlinuz" "$work/initrd.gz" "$work/disk.raw" "$out/"
 echo "console=ttyS0 quiet panic=-1" >"$out/cmdline"
 chmod 755 "$out"
 chmod 644 "$out"/*
-touch "$out/ready"
+echo "$version" >"$out/ready"
