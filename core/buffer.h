@@ -4,6 +4,7 @@
 #define NPH_BUFFER_H
 
 #include <stddef.h>
+#include <string.h>
 #include "virt-driver.h"
 
 struct nph_buffer {
@@ -15,6 +16,17 @@ struct nph_buffer {
 #define NPH_BUFFER_INIT { NULL, 0, 0 }
 
 nph_status nph_buffer_append(nph_buffer *buf, const void *data, size_t len);
+/* nph_buffer_append with the common case (room left) inline, for writers
+ * that make many small appends (a list of 1,000 servers makes ~150,000). */
+static inline nph_status nph_buffer_put(nph_buffer *buf, const char *data, size_t len)
+{
+    if (buf->len + len + 1 > buf->cap)
+        return nph_buffer_append(buf, data, len);
+    memcpy(buf->data + buf->len, data, len);
+    buf->len += len;
+    buf->data[buf->len] = '\0';
+    return NPH_OK;
+}
 nph_status nph_buffer_appendf(nph_buffer *buf, const char *fmt, ...) NPH_PRINTF(2, 3);
 /* The contents as a string ("" when empty); owned by the buffer. */
 const char *nph_buffer_str(const nph_buffer *buf);

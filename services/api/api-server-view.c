@@ -93,22 +93,9 @@ void api_server_row_from_json(struct api_server_row *row, json_object *inst)
 
 /* ---- writing JSON text ---------------------------------------------------- */
 
-/* nph_buffer_append, with the common case (room left) inline: a list of
- * 1,000 servers makes some 150,000 appends. */
-static inline void append(nph_buffer *out, const char *data, size_t len)
-{
-    if (out->len + len + 1 > out->cap) {
-        nph_buffer_append(out, data, len);
-        return;
-    }
-    memcpy(out->data + out->len, data, len);
-    out->len += len;
-    out->data[out->len] = '\0';
-}
-
 static void put(nph_buffer *out, const char *text)
 {
-    append(out, text, strlen(text));
+    nph_buffer_put(out, text, strlen(text));
 }
 
 /* Bytes a JSON string must escape: quote, backslash, control characters. */
@@ -126,7 +113,7 @@ static void put_escaped(nph_buffer *out, const char *s)
         unsigned char c = (unsigned char)*p;
         if (!needs_escape(c))
             continue;
-        append(out, run, (size_t)(p - run));
+        nph_buffer_put(out, run, (size_t)(p - run));
         char esc[8];
         switch (c) {
         case '"': put(out, "\\\""); break;
@@ -140,7 +127,7 @@ static void put_escaped(nph_buffer *out, const char *s)
         }
         run = p + 1;
     }
-    append(out, run, strlen(run));
+    nph_buffer_put(out, run, strlen(run));
 }
 
 static void put_string(nph_buffer *out, const char *s)
@@ -149,9 +136,9 @@ static void put_string(nph_buffer *out, const char *s)
         put(out, "null");
         return;
     }
-    append(out, "\"", 1);
+    nph_buffer_put(out, "\"", 1);
     put_escaped(out, s);
-    append(out, "\"", 1);
+    nph_buffer_put(out, "\"", 1);
 }
 
 /* A decimal integer without printf's machinery (a server list writes
@@ -165,15 +152,15 @@ static void put_int(nph_buffer *out, int64_t value)
     while (v /= 10);
     if (value < 0)
         *--p = '-';
-    append(out, p, (size_t)(text + sizeof(text) - p));
+    nph_buffer_put(out, p, (size_t)(text + sizeof(text) - p));
 }
 
 /* ,"key": */
 static void key(nph_buffer *out, const char *name)
 {
-    append(out, ",\"", 2);
+    nph_buffer_put(out, ",\"", 2);
     put(out, name);
-    append(out, "\":", 2);
+    nph_buffer_put(out, "\":", 2);
 }
 
 static void kv_string(nph_buffer *out, const char *name, const char *value)
@@ -197,8 +184,8 @@ static void kv_time(nph_buffer *out, const char *name, const char *stored, bool 
         put(out, "null");
         return;
     }
-    append(out, "\"", 1);
-    append(out, stored, want);
+    nph_buffer_put(out, "\"", 1);
+    nph_buffer_put(out, stored, want);
     put(out, usage ? "\"" : "Z\"");
 }
 
@@ -210,9 +197,9 @@ static void put_links(const struct api_request *req, nph_buffer *out, const char
         put_escaped(out, req->base_url);
         put(out, bookmark ? "/" : "/v2.1/");
         put(out, collection);
-        append(out, "/", 1);
+        nph_buffer_put(out, "/", 1);
         put_escaped(out, id ? id : "");
-        append(out, "\"", 1);
+        nph_buffer_put(out, "\"", 1);
     }
     put(out, "}]");
 }

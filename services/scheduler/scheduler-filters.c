@@ -200,7 +200,7 @@ static bool server_group_affinity(const nph_scheduler *s, const struct host_stat
                                   const struct request_spec *r)
 {
     (void)s;
-    if (!r->group_policy || strcmp(r->group_policy, "affinity") != 0)
+    if (!sched_in_group(r, "affinity"))
         return true;
     return json_object_object_length(r->group_hosts) == 0 || group_count(h, r) > 0;
 }
@@ -209,7 +209,7 @@ static bool server_group_anti_affinity(const nph_scheduler *s, const struct host
                                        const struct request_spec *r)
 {
     (void)s;
-    if (!r->group_policy || strcmp(r->group_policy, "anti-affinity") != 0)
+    if (!sched_in_group(r, "anti-affinity"))
         return true;
     return group_count(h, r) < r->max_per_host;
 }
@@ -311,13 +311,13 @@ static bool image_asks(const nph_scheduler *s, const struct request_spec *r)
 static bool in_affinity_group(const nph_scheduler *s, const struct request_spec *r)
 {
     (void)s;
-    return r->group_policy && strcmp(r->group_policy, "affinity") == 0;
+    return sched_in_group(r, "affinity");
 }
 
 static bool in_anti_affinity_group(const nph_scheduler *s, const struct request_spec *r)
 {
     (void)s;
-    return r->group_policy && strcmp(r->group_policy, "anti-affinity") == 0;
+    return sched_in_group(r, "anti-affinity");
 }
 
 static bool hints_same_host(const nph_scheduler *s, const struct request_spec *r)

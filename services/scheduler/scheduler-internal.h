@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "db.h"
 #include "json.h"
@@ -82,6 +83,12 @@ struct request_spec {
     json_object *different_hosts;     /* hint different_host: set of hosts, or NULL */
     json_object *avoid_hosts;         /* keys "host" and "host\nnode" not to use again */
 };
+
+/* Is the request in a server group with this policy? */
+static inline bool sched_in_group(const struct request_spec *r, const char *policy)
+{
+    return r->group_policy && strcmp(r->group_policy, policy) == 0;
+}
 
 /* A filter: true when the host may take the request. */
 typedef bool (*host_filter_fn)(const nph_scheduler *s, const struct host_state *h,

@@ -46,7 +46,7 @@ static double group_members(const struct host_state *h, const struct request_spe
                             const char *policy)
 {
     json_object *v = NULL;
-    if (!r->group_policy || strcmp(r->group_policy, policy) != 0)
+    if (!sched_in_group(r, policy))
         return 0;
     json_object_object_get_ex(r->group_hosts, h->host, &v);
     return (double)json_object_get_int64(v);
@@ -77,13 +77,13 @@ static double build_failure(const nph_scheduler *s, const struct host_state *h,
 static bool in_soft_affinity_group(const nph_scheduler *s, const struct request_spec *r)
 {
     (void)s;
-    return r->group_policy && strcmp(r->group_policy, "soft-affinity") == 0;
+    return sched_in_group(r, "soft-affinity");
 }
 
 static bool in_soft_anti_affinity_group(const nph_scheduler *s, const struct request_spec *r)
 {
     (void)s;
-    return r->group_policy && strcmp(r->group_policy, "soft-anti-affinity") == 0;
+    return sched_in_group(r, "soft-anti-affinity");
 }
 
 static bool any_build_failure(const nph_scheduler *s, const struct request_spec *r)
