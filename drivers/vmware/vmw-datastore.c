@@ -56,10 +56,12 @@ static CURL *open_handle(struct vmw_driver *d, const struct vmw_node *n, const c
         curl_easy_cleanup(curl);
         return NULL;
     }
-    char cookie[sizeof(d->conn.cookie)];
-    pthread_mutex_lock(&d->conn.lock);
-    snprintf(cookie, sizeof(cookie), "%s", d->conn.cookie);
-    pthread_mutex_unlock(&d->conn.lock);
+    char cookie[sizeof(((struct vmw_conn *)0)->cookie)];
+    {
+        /* Any session's cookie will do; the transfer runs without it held. */
+        VMW_SESSION(c, &d->sessions);
+        snprintf(cookie, sizeof(cookie), "%s", c->cookie);
+    }
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_COOKIE, cookie);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);

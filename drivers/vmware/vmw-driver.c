@@ -9,6 +9,8 @@
 
 #include "vmw-ops.h"
 
+static void vmw_cleanup(void *drv);
+
 static nph_status vmw_init_host(const struct nph_host_services *svc, nph_host *host, void **drv,
                                 nph_error *err)
 {
@@ -20,27 +22,28 @@ static nph_status vmw_init_host(const struct nph_host_services *svc, nph_host *h
     nph_status st = vmw_read_options(d, err);
     struct vmw_conn_options co = { d->opt.url, d->opt.user, d->opt.password, d->opt.insecure,
                                    d->opt.ca_file, d->opt.api_version, d->opt.timeout_s };
+    size_t opened = 0;
+    nph_error why = NPH_ERROR_INIT;
     if (st == NPH_OK)
-        st = vmw_conn_init(&d->conn, &co, err);
+        st = vmw_pool_open(&d->sessions, &co, (size_t)d->opt.pool_size, &opened, err, &why);
     if (st != NPH_OK) {
         free(d);
         return st;
     }
+    if (opened < (size_t)d->opt.pool_size)
+        svc->log(host, NPH_LOG_WARNING, "%zu of %d sessions: %s", opened, d->opt.pool_size,
+                 why.message);
     pthread_mutex_init(&d->nodes_lock, NULL);
     pthread_mutex_init(&d->images_lock, NULL);
-    st = vmw_conn_open(&d->conn, err);
-    if (st == NPH_OK)
-        st = vmw_nodes_refresh(d, err);
+    pthread_mutex_init(&d->vms_lock, NULL);
+    st = vmw_nodes_refresh(d, err);
     if (st != NPH_OK) {
-        vmw_conn_free(&d->conn);
-        vmw_nodes_free(d);
-        pthread_mutex_destroy(&d->nodes_lock);
-        pthread_mutex_destroy(&d->images_lock);
-        free(d);
+        vmw_cleanup(d);
         return st;
     }
-    svc->log(host, NPH_LOG_INFO, "connected to %s (%s, API %s) as %s: %zu node(s)", d->opt.url,
-             d->conn.full_name, d->conn.api_version, d->opt.user, d->n_nodes);
+    const struct vmw_conn *c = &d->sessions.conns[0];
+    svc->log(host, NPH_LOG_INFO, "connected to %s (%s, API %s) as %s: %zu node(s), %zu session(s)",
+             d->opt.url, c->full_name, c->api_version, d->opt.user, d->n_nodes, opened);
     *drv = d;
     return NPH_OK;
 }
@@ -48,12 +51,13 @@ static nph_status vmw_init_host(const struct nph_host_services *svc, nph_host *h
 static void vmw_cleanup(void *drv)
 {
     struct vmw_driver *d = drv;
-    vmw_conn_free(&d->conn);
+    vmw_pool_close(&d->sessions);
     vmw_nodes_free(d);
     free(d->images);
     free(d->vms);
     pthread_mutex_destroy(&d->nodes_lock);
     pthread_mutex_destroy(&d->images_lock);
+    pthread_mutex_destroy(&d->vms_lock);
     free(d);
 }
 

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "virt-driver.h"
+#include "vmw-pool.h"
 #include "vmw-props.h"
 
 #define VMW_NAME_MAX 256
@@ -51,13 +52,14 @@ struct vmw_options {
     int timeout_s;
     int task_timeout_s;
     int page_size;
+    int pool_size;
 };
 
 struct vmw_driver {
     const struct nph_host_services *svc;
     nph_host *host;
     struct vmw_options opt;
-    struct vmw_conn conn;
+    struct vmw_pool sessions;   /* connection_pool_size of them */
 
     pthread_mutex_t nodes_lock; /* guards the node table */
     struct vmw_node *nodes;
@@ -71,14 +73,13 @@ struct vmw_driver {
     } *images;
     size_t n_images;
 
-    /* Instances' VMs as this session found them (vmw-vms.c); guarded by
-     * the connection's lock. */
+    /* Instances' VMs as the sessions found them (vmw-vms.c). */
+    pthread_mutex_t vms_lock;
     struct vmw_known_vm {
         char uuid[40];
         struct vmw_ref vm;
     } *vms;
     size_t n_vms, cap_vms;
-    unsigned vms_session;       /* conn.sessions when they were found */
 };
 
 /* vmw-options.c */
@@ -87,7 +88,7 @@ extern const struct nph_driver_option vmw_option_table[];
 /* Whether compute resource `name` is one the clusters option asks for. */
 bool vmw_option_wants(const struct vmw_options *o, const char *name);
 
-/* vmw-inventory.c: read the nodes (with the connection's lock held). */
+/* vmw-inventory.c: read the nodes. */
 nph_status vmw_nodes_refresh(struct vmw_driver *d, nph_error *err);
 /* Copy node `name` into *out, reading the inventory when it is not known yet. */
 nph_status vmw_node_get(struct vmw_driver *d, const char *name, struct vmw_node *out,

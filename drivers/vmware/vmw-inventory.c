@@ -231,7 +231,7 @@ static bool build_node(struct vmw_driver *d, const struct raw *r, const struct r
     return true;
 }
 
-static nph_status read_raw(struct vmw_driver *d, struct raw *r, nph_error *err)
+static nph_status read_raw(struct vmw_driver *d, struct vmw_conn *c, struct raw *r, nph_error *err)
 {
     static const char *const dc[] = { "name", "vmFolder", "hostFolder" };
     static const char *const cr[] = { "name", "parent", "resourcePool", "datastore", "network" };
@@ -250,7 +250,7 @@ static nph_status read_raw(struct vmw_driver *d, struct raw *r, nph_error *err)
         SET("Datastore", ds), SET("Network", net),
     };
 #undef SET
-    return vmw_retrieve_all(&d->conn, sets, sizeof(sets) / sizeof(sets[0]), d->opt.page_size,
+    return vmw_retrieve_all(c, sets, sizeof(sets) / sizeof(sets[0]), d->opt.page_size,
                             collect, r, err);
 }
 
@@ -259,8 +259,8 @@ nph_status vmw_nodes_refresh(struct vmw_driver *d, nph_error *err)
     struct raw r = { 0 };
     nph_status st;
     {
-        VMW_LOCKED(&d->conn);
-        st = read_raw(d, &r, err);
+        VMW_SESSION(c, &d->sessions);
+        st = read_raw(d, c, &r, err);
     }
     struct vmw_node *nodes = st == NPH_OK ? calloc(r.n_crs + 1, sizeof(*nodes)) : NULL;
     if (st == NPH_OK && !nodes)

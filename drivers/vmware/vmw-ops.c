@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Guest power operations, resize, information and consoles.  Each one holds
- * the connection's lock for its SOAP exchanges and follows its tasks. */
+/* Guest power operations, resize, information and consoles.  Each one takes
+ * a session from the pool for its SOAP exchanges and follows its tasks. */
 #include "config.h"
 
 #include <stdio.h>
@@ -29,14 +29,13 @@ static nph_status read_vm(void *opaque, const struct vim25__ObjectContent *oc, n
     return NPH_OK;
 }
 
-static nph_status vm_props(struct vmw_driver *d, const struct vmw_ref *vm, struct vm_props *p,
+static nph_status vm_props(struct vmw_conn *c, const struct vmw_ref *vm, struct vm_props *p,
                            nph_error *err)
 {
     static const char *const paths[] = { "runtime.powerState", "config.hardware.numCPU",
                                          "config.hardware.memoryMB",
                                          "summary.quickStats.overallCpuUsage" };
     memset(p, 0, sizeof(*p));
-    struct vmw_conn *c = &d->conn;
     nph_status st = vmw_retrieve(c, vmw_spec_objects(c, "VirtualMachine", paths, 4, vm, 1), 0,
                                  read_vm, p, err);
     if (st == NPH_OK && !p->found) /* a server that leaves missing objects out */
@@ -44,11 +43,11 @@ static nph_status vm_props(struct vmw_driver *d, const struct vmw_ref *vm, struc
     return st;
 }
 
-nph_status vmw_power_state(struct vmw_driver *d, const struct vmw_ref *vm, char *out, size_t len,
+nph_status vmw_power_state(struct vmw_conn *c, const struct vmw_ref *vm, char *out, size_t len,
                            nph_error *err)
 {
     struct vm_props p;
-    nph_status st = vm_props(d, vm, &p, err);
+    nph_status st = vm_props(c, vm, &p, err);
     if (st == NPH_OK)
         snprintf(out, len, "%s", p.power);
     return st;
@@ -62,46 +61,47 @@ static void emit(struct vmw_driver *d, const struct nph_instance *inst, nph_life
 }
 
 /* A task method on the instance's VM with no other argument. */
-#define VM_TASK(d, inst, method, what, err)                                                \
-    ({                                                                                     \
-        struct vmw_ref vm_;                                                                \
-        VMW_ON_VM(d, (inst)->uuid, vm_, err, ({                                            \
-                      struct vim25__ThisRequest r_ = { vmw_mor(&(d)->conn, &vm_) };        \
-                      VMW_TASK(&(d)->conn, err, method, &r_, what, TASK_TIMEOUT(d), NULL); \
-                  }));                                                                     \
+#define VM_TASK(d, c, inst, method, what, err)                                    \
+    ({                                                                            \
+        struct vmw_ref vm_;                                                       \
+        VMW_ON_VM(d, c, (inst)->uuid, vm_, err, ({                                \
+                      struct vim25__ThisRequest r_ = { vmw_mor(c, &vm_) };        \
+                      VMW_TASK(c, err, method, &r_, what, TASK_TIMEOUT(d), NULL); \
+                  }));                                                            \
     })
 
-static nph_status power_on_vm(struct vmw_driver *d, const struct vmw_ref *vm, const char *what,
-                              nph_error *err)
+static nph_status power_on_vm(struct vmw_driver *d, struct vmw_conn *c, const struct vmw_ref *vm,
+                              const char *what, nph_error *err)
 {
-    struct vim25__PowerOnVMRequest req = { vmw_mor(&d->conn, vm), NULL };
-    return VMW_TASK(&d->conn, err, PowerOnVM_USCORETask, &req, what, TASK_TIMEOUT(d), NULL);
+    struct vim25__PowerOnVMRequest req = { vmw_mor(c, vm), NULL };
+    return VMW_TASK(c, err, PowerOnVM_USCORETask, &req, what, TASK_TIMEOUT(d), NULL);
 }
 
-static nph_status power_off_vm(struct vmw_driver *d, const struct vmw_ref *vm, const char *what,
-                               nph_error *err)
+static nph_status power_off_vm(struct vmw_driver *d, struct vmw_conn *c, const struct vmw_ref *vm,
+                               const char *what, nph_error *err)
 {
-    struct vim25__ThisRequest req = { vmw_mor(&d->conn, vm) };
-    return VMW_TASK(&d->conn, err, PowerOffVM_USCORETask, &req, what, TASK_TIMEOUT(d), NULL);
+    struct vim25__ThisRequest req = { vmw_mor(c, vm) };
+    return VMW_TASK(c, err, PowerOffVM_USCORETask, &req, what, TASK_TIMEOUT(d), NULL);
 }
 
 /* Power off, then destroy.  Whether the VM runs is not asked first: a VM
  * that is off already answers the power-off with InvalidPowerState. */
-static nph_status destroy_vm(struct vmw_driver *d, const struct nph_instance *inst,
-                             const struct vmw_ref *vm, nph_error *err)
+static nph_status destroy_vm(struct vmw_driver *d, struct vmw_conn *c,
+                             const struct nph_instance *inst, const struct vmw_ref *vm,
+                             nph_error *err)
 {
     nph_error why = NPH_ERROR_INIT;
-    nph_status st = power_off_vm(d, vm, "power off before destroy", &why);
+    nph_status st = power_off_vm(d, c, vm, "power off before destroy", &why);
     bool was_on = st == NPH_OK;
-    if (st != NPH_OK && strcmp(d->conn.last_fault, "InvalidPowerState") != 0) {
+    if (st != NPH_OK && strcmp(c->last_fault, "InvalidPowerState") != 0) {
         if (err)
             *err = why;
         return st;
     }
-    struct vim25__ThisRequest req = { vmw_mor(&d->conn, vm) };
-    st = VMW_TASK(&d->conn, err, Destroy_USCORETask, &req, "destroy VM", TASK_TIMEOUT(d), NULL);
+    struct vim25__ThisRequest req = { vmw_mor(c, vm) };
+    st = VMW_TASK(c, err, Destroy_USCORETask, &req, "destroy VM", TASK_TIMEOUT(d), NULL);
     if (st == NPH_OK) {
-        vmw_forget_vm(d, inst->uuid);
+        vmw_forget_vm(d, c, inst->uuid);
         if (was_on)
             emit(d, inst, NPH_EVENT_STOPPED, NPH_POWER_SHUTDOWN);
     }
@@ -112,14 +112,14 @@ nph_status vmw_destroy(void *drv, const struct nph_instance *inst, bool destroy_
                        nph_error *err)
 {
     struct vmw_driver *d = drv;
-    VMW_LOCKED(&d->conn);
+    VMW_SESSION(c, &d->sessions);
     struct vmw_ref vm;
-    nph_status st = VMW_ON_VM(d, inst->uuid, vm, err, destroy_vm(d, inst, &vm, err));
+    nph_status st = VMW_ON_VM(d, c, inst->uuid, vm, err, destroy_vm(d, c, inst, &vm, err));
     if (st == NPH_ERR_NOT_FOUND) {
         /* No such VM (destroyed already), or one of its files was missing:
          * only the first is done. */
         nph_error why = NPH_ERROR_INIT;
-        if (vmw_find_vm(d, inst->uuid, &vm, &why) == NPH_ERR_NOT_FOUND)
+        if (vmw_find_vm(d, c, inst->uuid, &vm, &why) == NPH_ERR_NOT_FOUND)
             return NPH_OK;
     }
     return st;
@@ -127,14 +127,15 @@ nph_status vmw_destroy(void *drv, const struct nph_instance *inst, bool destroy_
 
 /* A soft reboot asks VMware Tools in the guest; where the server or the guest
  * cannot (no tools, vcsim), it resets the VM as Nova's driver does. */
-static nph_status reboot_vm(struct vmw_driver *d, const struct nph_instance *inst,
-                            const struct vmw_ref *vm, nph_reboot_type type, nph_error *err)
+static nph_status reboot_vm(struct vmw_driver *d, struct vmw_conn *c,
+                            const struct nph_instance *inst, const struct vmw_ref *vm,
+                            nph_reboot_type type, nph_error *err)
 {
     if (type == NPH_REBOOT_SOFT) {
         nph_error why = NPH_ERROR_INIT;
-        struct vim25__ThisRequest req = { vmw_mor(&d->conn, vm) };
+        struct vim25__ThisRequest req = { vmw_mor(c, vm) };
         struct vim25__EmptyResponse none;
-        nph_status st = VMW_CALL(&d->conn, &why, RebootGuest, &req, &none);
+        nph_status st = VMW_CALL(c, &why, RebootGuest, &req, &none);
         if (st == NPH_OK || st == NPH_ERR_NOT_FOUND) {
             if (err && st != NPH_OK)
                 *err = why;
@@ -143,8 +144,8 @@ static nph_status reboot_vm(struct vmw_driver *d, const struct nph_instance *ins
         d->svc->log(d->host, NPH_LOG_INFO, "instance %s: soft reboot impossible (%s); resetting",
                     inst->uuid, why.message);
     }
-    struct vim25__ThisRequest req = { vmw_mor(&d->conn, vm) };
-    nph_status st = VMW_TASK(&d->conn, err, ResetVM_USCORETask, &req, "reset VM",
+    struct vim25__ThisRequest req = { vmw_mor(c, vm) };
+    nph_status st = VMW_TASK(c, err, ResetVM_USCORETask, &req, "reset VM",
                              TASK_TIMEOUT(d), NULL);
     if (st == NPH_OK)
         emit(d, inst, NPH_EVENT_STARTED, NPH_POWER_RUNNING);
@@ -155,46 +156,47 @@ nph_status vmw_reboot(void *drv, const struct nph_instance *inst, nph_reboot_typ
                       nph_error *err)
 {
     struct vmw_driver *d = drv;
-    VMW_LOCKED(&d->conn);
+    VMW_SESSION(c, &d->sessions);
     struct vmw_ref vm;
-    return VMW_ON_VM(d, inst->uuid, vm, err, reboot_vm(d, inst, &vm, type, err));
+    return VMW_ON_VM(d, c, inst->uuid, vm, err, reboot_vm(d, c, inst, &vm, type, err));
 }
 
 /* Ask the guest to shut down and wait up to timeout_s for it. */
-static bool clean_shutdown(struct vmw_driver *d, const struct nph_instance *inst,
-                           const struct vmw_ref *vm, int timeout_s)
+static bool clean_shutdown(struct vmw_driver *d, struct vmw_conn *c,
+                           const struct nph_instance *inst, const struct vmw_ref *vm,
+                           int timeout_s)
 {
     nph_error why = NPH_ERROR_INIT;
-    struct vim25__ThisRequest req = { vmw_mor(&d->conn, vm) };
+    struct vim25__ThisRequest req = { vmw_mor(c, vm) };
     struct vim25__EmptyResponse none;
-    if (VMW_CALL(&d->conn, &why, ShutdownGuest, &req, &none) != NPH_OK) {
+    if (VMW_CALL(c, &why, ShutdownGuest, &req, &none) != NPH_OK) {
         d->svc->log(d->host, NPH_LOG_INFO, "instance %s: no clean shutdown (%s)", inst->uuid,
                     why.message);
         return false;
     }
     uint64_t until = nph_clock_monotonic_ns() + (uint64_t)timeout_s * 1000000000ull;
     char power[16] = "";
-    while (vmw_power_state(d, vm, power, sizeof(power), &why) == NPH_OK &&
+    while (vmw_power_state(c, vm, power, sizeof(power), &why) == NPH_OK &&
            strcmp(power, "poweredOff") != 0 && nph_clock_monotonic_ns() < until)
         nph_clock_sleep_ms(200);
     return !strcmp(power, "poweredOff");
 }
 
-static nph_status stop_vm(struct vmw_driver *d, const struct nph_instance *inst,
+static nph_status stop_vm(struct vmw_driver *d, struct vmw_conn *c, const struct nph_instance *inst,
                           const struct vmw_ref *vm, int timeout_s, nph_error *err)
 {
-    if (timeout_s > 0 && clean_shutdown(d, inst, vm, timeout_s))
+    if (timeout_s > 0 && clean_shutdown(d, c, inst, vm, timeout_s))
         return NPH_OK;
-    return power_off_vm(d, vm, "power off VM", err);
+    return power_off_vm(d, c, vm, "power off VM", err);
 }
 
 nph_status vmw_power_off(void *drv, const struct nph_instance *inst, int timeout_s,
                          nph_error *err)
 {
     struct vmw_driver *d = drv;
-    VMW_LOCKED(&d->conn);
+    VMW_SESSION(c, &d->sessions);
     struct vmw_ref vm;
-    nph_status st = VMW_ON_VM(d, inst->uuid, vm, err, stop_vm(d, inst, &vm, timeout_s, err));
+    nph_status st = VMW_ON_VM(d, c, inst->uuid, vm, err, stop_vm(d, c, inst, &vm, timeout_s, err));
     if (st == NPH_OK)
         emit(d, inst, NPH_EVENT_STOPPED, NPH_POWER_SHUTDOWN);
     return st;
@@ -203,9 +205,10 @@ nph_status vmw_power_off(void *drv, const struct nph_instance *inst, int timeout
 nph_status vmw_power_on(void *drv, const struct nph_instance *inst, nph_error *err)
 {
     struct vmw_driver *d = drv;
-    VMW_LOCKED(&d->conn);
+    VMW_SESSION(c, &d->sessions);
     struct vmw_ref vm;
-    nph_status st = VMW_ON_VM(d, inst->uuid, vm, err, power_on_vm(d, &vm, "power on VM", err));
+    nph_status st =
+        VMW_ON_VM(d, c, inst->uuid, vm, err, power_on_vm(d, c, &vm, "power on VM", err));
     if (st == NPH_OK)
         emit(d, inst, NPH_EVENT_STARTED, NPH_POWER_RUNNING);
     return st;
@@ -214,8 +217,8 @@ nph_status vmw_power_on(void *drv, const struct nph_instance *inst, nph_error *e
 nph_status vmw_suspend(void *drv, const struct nph_instance *inst, nph_error *err)
 {
     struct vmw_driver *d = drv;
-    VMW_LOCKED(&d->conn);
-    nph_status st = VM_TASK(d, inst, SuspendVM_USCORETask, "suspend VM", err);
+    VMW_SESSION(c, &d->sessions);
+    nph_status st = VM_TASK(d, c, inst, SuspendVM_USCORETask, "suspend VM", err);
     if (st == NPH_OK)
         emit(d, inst, NPH_EVENT_SUSPENDED, NPH_POWER_SUSPENDED);
     return st;
@@ -224,9 +227,9 @@ nph_status vmw_suspend(void *drv, const struct nph_instance *inst, nph_error *er
 nph_status vmw_resume(void *drv, const struct nph_instance *inst, nph_error *err)
 {
     struct vmw_driver *d = drv;
-    VMW_LOCKED(&d->conn);
+    VMW_SESSION(c, &d->sessions);
     struct vmw_ref vm;
-    nph_status st = VMW_ON_VM(d, inst->uuid, vm, err, power_on_vm(d, &vm, "resume VM", err));
+    nph_status st = VMW_ON_VM(d, c, inst->uuid, vm, err, power_on_vm(d, c, &vm, "resume VM", err));
     if (st == NPH_OK)
         emit(d, inst, NPH_EVENT_RESUMED, NPH_POWER_RUNNING);
     return st;
@@ -237,28 +240,29 @@ nph_status vmw_resume(void *drv, const struct nph_instance *inst, nph_error *err
 /* and memory go in with ReconfigVM_Task while it is off.                   */
 
 /* New CPUs and memory for a powered-off VM, then power it on if asked. */
-static nph_status reconfigure(struct vmw_driver *d, const struct vmw_ref *vm,
+static nph_status reconfigure(struct vmw_driver *d, struct vmw_conn *c, const struct vmw_ref *vm,
                               const struct nph_flavor *f, bool power_on, nph_error *err)
 {
-    struct vim25__ReconfigVMRequest req = { vmw_mor(&d->conn, vm),
-                                            vmw_resize_spec(d->conn.soap, f->vcpus, f->memory_mb) };
+    struct vim25__ReconfigVMRequest req = { vmw_mor(c, vm),
+                                            vmw_resize_spec(c->soap, f->vcpus, f->memory_mb) };
     if (!req.spec)
         return nph_error_set(err, NPH_ERR_NO_MEMORY, "out of memory");
-    nph_status st = VMW_TASK(&d->conn, err, ReconfigVM_USCORETask, &req, "reconfigure VM",
+    nph_status st = VMW_TASK(c, err, ReconfigVM_USCORETask, &req, "reconfigure VM",
                              TASK_TIMEOUT(d), NULL);
     if (st == NPH_OK && power_on)
-        st = power_on_vm(d, vm, "power on after resize", err);
+        st = power_on_vm(d, c, vm, "power on after resize", err);
     return st;
 }
 
 /* Power the VM off unless it is off already. */
-static nph_status stop_for_resize(struct vmw_driver *d, const struct nph_instance *inst,
-                                  const struct vmw_ref *vm, nph_error *err)
+static nph_status stop_for_resize(struct vmw_driver *d, struct vmw_conn *c,
+                                  const struct nph_instance *inst, const struct vmw_ref *vm,
+                                  nph_error *err)
 {
     char power[16] = "";
-    nph_status st = vmw_power_state(d, vm, power, sizeof(power), err);
+    nph_status st = vmw_power_state(c, vm, power, sizeof(power), err);
     if (st == NPH_OK && strcmp(power, "poweredOff") != 0) {
-        st = power_off_vm(d, vm, "power off for resize", err);
+        st = power_off_vm(d, c, vm, "power off for resize", err);
         if (st == NPH_OK)
             emit(d, inst, NPH_EVENT_STOPPED, NPH_POWER_SHUTDOWN);
     }
@@ -274,9 +278,9 @@ nph_status vmw_migrate_disk_and_power_off(void *drv, const struct nph_instance *
         return nph_error_set(err, NPH_ERR_NOT_SUPPORTED,
                              "the vmware driver resizes in place only (node %s, asked for %s)",
                              inst->node ? inst->node : "(none)", dest_node ? dest_node : "(none)");
-    VMW_LOCKED(&d->conn);
+    VMW_SESSION(c, &d->sessions);
     struct vmw_ref vm;
-    return VMW_ON_VM(d, inst->uuid, vm, err, stop_for_resize(d, inst, &vm, err));
+    return VMW_ON_VM(d, c, inst->uuid, vm, err, stop_for_resize(d, c, inst, &vm, err));
 }
 
 nph_status vmw_finish_migration(void *drv, const struct nph_instance *inst,
@@ -284,9 +288,9 @@ nph_status vmw_finish_migration(void *drv, const struct nph_instance *inst,
                                 nph_error *err)
 {
     struct vmw_driver *d = drv;
-    VMW_LOCKED(&d->conn);
+    VMW_SESSION(c, &d->sessions);
     struct vmw_ref vm;
-    return VMW_ON_VM(d, inst->uuid, vm, err, reconfigure(d, &vm, new_flavor, power_on, err));
+    return VMW_ON_VM(d, c, inst->uuid, vm, err, reconfigure(d, c, &vm, new_flavor, power_on, err));
 }
 
 nph_status vmw_confirm_migration(void *drv, const struct nph_instance *inst, nph_error *err)
@@ -302,11 +306,11 @@ nph_status vmw_finish_revert_migration(void *drv, const struct nph_instance *ins
     if (!inst->flavor)
         return nph_error_set(err, NPH_ERR_INVALID, "revert of %s without its old flavor",
                              inst->uuid);
-    VMW_LOCKED(&d->conn);
+    VMW_SESSION(c, &d->sessions);
     struct vmw_ref vm;
-    return VMW_ON_VM(d, inst->uuid, vm, err, ({
-                         nph_status s_ = stop_for_resize(d, inst, &vm, err);
-                         s_ == NPH_OK ? reconfigure(d, &vm, inst->flavor, power_on, err) : s_;
+    return VMW_ON_VM(d, c, inst->uuid, vm, err, ({
+                         nph_status s_ = stop_for_resize(d, c, inst, &vm, err);
+                         s_ == NPH_OK ? reconfigure(d, c, &vm, inst->flavor, power_on, err) : s_;
                      }));
 }
 
@@ -317,10 +321,10 @@ nph_status vmw_get_info(void *drv, const struct nph_instance *inst, struct nph_i
                         nph_error *err)
 {
     struct vmw_driver *d = drv;
-    VMW_LOCKED(&d->conn);
+    VMW_SESSION(c, &d->sessions);
     struct vmw_ref vm;
     struct vm_props p;
-    nph_status st = VMW_ON_VM(d, inst->uuid, vm, err, vm_props(d, &vm, &p, err));
+    nph_status st = VMW_ON_VM(d, c, inst->uuid, vm, err, vm_props(c, &vm, &p, err));
     if (st != NPH_OK)
         return st;
     out->state = !strcmp(p.power, "poweredOn")    ? NPH_POWER_RUNNING
@@ -395,10 +399,10 @@ nph_status vmw_list_instances(void *drv, const char *node, nph_instance_cb cb, v
     const struct vmw_propset sets[] = { { "HostSystem", host, 1 }, { "VirtualMachine", vm, 3 } };
     nph_status st;
     {
-        VMW_LOCKED(&d->conn);
-        st = vmw_retrieve_all(&d->conn, sets, 2, d->opt.page_size, list_one, &l, err);
+        VMW_SESSION(c, &d->sessions);
+        st = vmw_retrieve_all(c, sets, 2, d->opt.page_size, list_one, &l, err);
     }
-    /* Outside the lock: the callback may call back into the driver. */
+    /* With the session given back: the callback may call back into the driver. */
     for (size_t i = 0; st == NPH_OK && i < l.n_vms; i++)
         if (on_node(&l, &l.vms[i]))
             cb(opaque, l.vms[i].uuid);
@@ -414,14 +418,14 @@ nph_status vmw_get_console(void *drv, const struct nph_instance *inst, nph_conso
     if (type != NPH_CONSOLE_MKS)
         return nph_error_set(err, NPH_ERR_NOT_SUPPORTED,
                              "the vmware driver offers MKS consoles only");
-    VMW_LOCKED(&d->conn);
+    VMW_SESSION(c, &d->sessions);
     struct vmw_ref vm;
-    nph_status st = vmw_find_vm(d, inst->uuid, &vm, err);
+    nph_status st = vmw_find_vm(d, c, inst->uuid, &vm, err);
     if (st != NPH_OK)
         return st;
-    struct vim25__AcquireTicketRequest req = { vmw_mor(&d->conn, &vm), "webmks" };
+    struct vim25__AcquireTicketRequest req = { vmw_mor(c, &vm), "webmks" };
     struct vim25__AcquireTicketResponse resp;
-    st = VMW_CALL(&d->conn, err, AcquireTicket, &req, &resp);
+    st = VMW_CALL(c, err, AcquireTicket, &req, &resp);
     if (st != NPH_OK)
         return st;
     const struct vim25__VirtualMachineTicket *t = resp.returnval;

@@ -5,39 +5,40 @@
 
 #include "vmw-driver.h"
 
-/* vmw-vms.c, all with the connection's lock held. */
-/* The VM of instance `uuid` as this session found it before (*remembered),
- * or SearchIndex.FindByUuid on the instance UUID; NPH_ERR_NOT_FOUND when
- * there is none. */
-nph_status vmw_lookup_vm(struct vmw_driver *d, const char *uuid, struct vmw_ref *vm,
-                         bool *remembered, nph_error *err);
+/* vmw-vms.c; `c` is the session the caller holds. */
+/* The VM of instance `uuid` as found before (*remembered), or
+ * SearchIndex.FindByUuid on the instance UUID; NPH_ERR_NOT_FOUND when there
+ * is none. */
+nph_status vmw_lookup_vm(struct vmw_driver *d, struct vmw_conn *c, const char *uuid,
+                         struct vmw_ref *vm, bool *remembered, nph_error *err);
 /* The same, always asking the server. */
-nph_status vmw_find_vm(struct vmw_driver *d, const char *uuid, struct vmw_ref *vm,
-                       nph_error *err);
-void vmw_remember_vm(struct vmw_driver *d, const char *uuid, const struct vmw_ref *vm);
-void vmw_forget_vm(struct vmw_driver *d, const char *uuid);
+nph_status vmw_find_vm(struct vmw_driver *d, struct vmw_conn *c, const char *uuid,
+                       struct vmw_ref *vm, nph_error *err);
+void vmw_remember_vm(struct vmw_driver *d, struct vmw_conn *c, const char *uuid,
+                     const struct vmw_ref *vm);
+void vmw_forget_vm(struct vmw_driver *d, struct vmw_conn *c, const char *uuid);
 
 /* Evaluate `expr` with `vm` (the caller's struct vmw_ref) set to instance
  * `uuid`'s VM.  When a remembered VM turns out to be unknown to the server
  * (`expr` gives NPH_ERR_NOT_FOUND), it is forgotten and `expr` runs once more
  * with the VM the server names now.  The lookup's own NPH_ERR_NOT_FOUND (no
  * such VM) is the result as it is. */
-#define VMW_ON_VM(d, uuid, vm, err, expr)                                             \
+#define VMW_ON_VM(d, c, uuid, vm, err, expr)                                          \
     ({                                                                                \
         nph_status on_st_;                                                            \
         bool on_remembered_ = false;                                                  \
         for (int on_try_ = 0; on_try_ < 2; on_try_++) {                               \
-            on_st_ = vmw_lookup_vm(d, uuid, &(vm), &on_remembered_, err);             \
+            on_st_ = vmw_lookup_vm(d, c, uuid, &(vm), &on_remembered_, err);          \
             if (on_st_ == NPH_OK)                                                     \
                 on_st_ = (expr);                                                      \
             if (on_st_ != NPH_ERR_NOT_FOUND || !on_remembered_)                       \
                 break;                                                                \
-            vmw_forget_vm(d, uuid);                                                   \
+            vmw_forget_vm(d, c, uuid);                                                \
         }                                                                             \
         on_st_;                                                                       \
     })
-/* Its power state: poweredOn, poweredOff or suspended.  Lock held. */
-nph_status vmw_power_state(struct vmw_driver *d, const struct vmw_ref *vm, char *out, size_t len,
+/* Its power state: poweredOn, poweredOff or suspended. */
+nph_status vmw_power_state(struct vmw_conn *c, const struct vmw_ref *vm, char *out, size_t len,
                            nph_error *err);
 
 /* vmw-spawn.c */

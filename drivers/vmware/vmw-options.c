@@ -30,6 +30,9 @@ const struct nph_driver_option vmw_option_table[] = {
     { "task_timeout_s", NPH_OPT_INT, "600", 1, 86400, "how long to follow one vSphere task" },
     { "page_size", NPH_OPT_INT, "100", 1, 100000,
       "objects per RetrievePropertiesEx reply (the rest come by continuation token)" },
+    { "connection_pool_size", NPH_OPT_INT, "4", 1, 64,
+      "vSphere sessions kept open, each its own connection: this many operations run side by "
+      "side (a spawn follows its tasks on one for seconds); 1 runs them one at a time" },
     { NULL, 0, NULL, 0, 0, NULL },
 };
 
@@ -55,6 +58,7 @@ nph_status vmw_read_options(struct vmw_driver *d, nph_error *err)
     o->timeout_s = (int)d->svc->option_int(d->host, "timeout_s");
     o->task_timeout_s = (int)d->svc->option_int(d->host, "task_timeout_s");
     o->page_size = (int)d->svc->option_int(d->host, "page_size");
+    o->pool_size = (int)d->svc->option_int(d->host, "connection_pool_size");
     if (!o->url[0])
         return d->svc->option_error(d->host, err, "url",
                                     "is required (the SDK URL, e.g. https://vcenter/sdk)");

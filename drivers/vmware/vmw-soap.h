@@ -28,9 +28,14 @@ struct vmw_conn_options {
     int timeout_s;         /* connect, send and receive stall limit */
 };
 
+struct vmw_pool;
+
 struct vmw_conn {
     struct soap *soap;      /* one gSOAP context; used under `lock` */
     pthread_mutex_t lock;
+    struct vmw_pool *pool;  /* the pool it belongs to (vmw-pool.c), or NULL */
+    bool busy;              /* taken from the pool; guarded by the pool's lock */
+    unsigned vms_seen;      /* `sessions` when vmw-vms.c's table last saw it */
     char endpoint[512];
     char action[64];
     char user[256];

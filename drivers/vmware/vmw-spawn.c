@@ -171,19 +171,18 @@ nph_status vmw_ensure_image(struct vmw_driver *d, const struct vmw_node *n,
 
 /* A folder in the datastore's root; NPH_ERR_CONFLICT (FileAlreadyExists)
  * when it is there already. */
-static nph_status make_directory(struct vmw_driver *d, const struct vmw_node *n, const char *path,
+static nph_status make_directory(struct vmw_conn *c, const struct vmw_node *n, const char *path,
                                  nph_error *err)
 {
-    struct vmw_conn *c = &d->conn;
     struct vim25__MakeDirectoryRequest req = { vmw_mor(c, &c->file_manager), (char *)path,
                                                vmw_mor(c, &n->datacenter), "false" };
     struct vim25__EmptyResponse none;
     return VMW_CALL(c, err, MakeDirectory, &req, &none);
 }
 
-static void delete_file(struct vmw_driver *d, const struct vmw_node *n, const char *path)
+static void delete_file(struct vmw_driver *d, struct vmw_conn *c, const struct vmw_node *n,
+                        const char *path)
 {
-    struct vmw_conn *c = &d->conn;
     struct vim25__DatastoreFileRequest req = { vmw_mor(c, &c->file_manager), (char *)path,
                                                vmw_mor(c, &n->datacenter) };
     nph_error why = NPH_ERROR_INIT;
@@ -196,22 +195,23 @@ static void delete_file(struct vmw_driver *d, const struct vmw_node *n, const ch
  * question, so SearchIndex is asked then and not before every spawn: the
  * instance has a VM (its files are never touched: a conflict), or a spawn
  * that died left the folder (removed and made again). */
-static nph_status make_guest_folder(struct vmw_driver *d, const struct vmw_node *n,
-                                    const char *uuid, const char *dir, nph_error *err)
+static nph_status make_guest_folder(struct vmw_driver *d, struct vmw_conn *c,
+                                    const struct vmw_node *n, const char *uuid, const char *dir,
+                                    nph_error *err)
 {
     nph_error why = NPH_ERROR_INIT;
-    nph_status st = make_directory(d, n, dir, &why);
+    nph_status st = make_directory(c, n, dir, &why);
     if (st == NPH_ERR_CONFLICT) {
         struct vmw_ref vm;
-        st = vmw_find_vm(d, uuid, &vm, &why);
+        st = vmw_find_vm(d, c, uuid, &vm, &why);
         if (st == NPH_OK)
             return nph_error_set(err, NPH_ERR_CONFLICT, "instance %s already exists as VM %s",
                                  uuid, vm.id);
         if (st == NPH_ERR_NOT_FOUND) {
             d->svc->log(d->host, NPH_LOG_INFO,
                         "instance %s: %s is left from an earlier spawn; making it anew", uuid, dir);
-            delete_file(d, n, dir);
-            st = make_directory(d, n, dir, &why);
+            delete_file(d, c, n, dir);
+            st = make_directory(c, n, dir, &why);
         }
     }
     if (st != NPH_OK && err)
@@ -219,10 +219,9 @@ static nph_status make_guest_folder(struct vmw_driver *d, const struct vmw_node 
     return st;
 }
 
-static nph_status copy_disk(struct vmw_driver *d, const struct vmw_node *n, const char *from,
-                            const char *to, nph_error *err)
+static nph_status copy_disk(struct vmw_driver *d, struct vmw_conn *c, const struct vmw_node *n,
+                            const char *from, const char *to, nph_error *err)
 {
-    struct vmw_conn *c = &d->conn;
     struct vim25__CopyVirtualDiskRequest req = { vmw_mor(c, &c->disk_manager), (char *)from,
                                                  vmw_mor(c, &n->datacenter), (char *)to,
                                                  vmw_mor(c, &n->datacenter), "false" };
@@ -238,20 +237,19 @@ static const char *image_property(const struct nph_image_meta *img, const char *
     return NULL;
 }
 
-/* With the lock held: folder, disk copy, CreateVM_Task, PowerOnVM_Task; on
+/* On session `c`: folder, disk copy, CreateVM_Task, PowerOnVM_Task; on
  * failure, whatever was made is removed again. */
-static nph_status create_vm(struct vmw_driver *d, const struct vmw_node *n,
+static nph_status create_vm(struct vmw_driver *d, struct vmw_conn *c, const struct vmw_node *n,
                             struct vmw_spawn_plan *plan, const char *image_disk, nph_error *err)
 {
-    struct vmw_conn *c = &d->conn;
     char dir[VMW_NAME_MAX * 2], root[VMW_NAME_MAX * 2];
     snprintf(dir, sizeof(dir), "[%s] %s", n->datastore_name, plan->uuid);
     snprintf(root, sizeof(root), "[%s] %s/%s.vmdk", n->datastore_name, plan->uuid, plan->uuid);
-    nph_status st = make_guest_folder(d, n, plan->uuid, dir, err);
+    nph_status st = make_guest_folder(d, c, n, plan->uuid, dir, err);
     if (st != NPH_OK)
         return st;
     if (image_disk) {
-        st = copy_disk(d, n, image_disk, root, err);
+        st = copy_disk(d, c, n, image_disk, root, err);
         plan->root_disk = root;
     }
     struct vim25__CreateVMRequest req = { vmw_mor(c, &n->vm_folder), vmw_spawn_spec(c->soap, plan),
@@ -268,7 +266,7 @@ static nph_status create_vm(struct vmw_driver *d, const struct vmw_node *n,
         st = VMW_TASK(c, err, PowerOnVM_USCORETask, &on, "power on the new VM", TASK_TIMEOUT(d),
                       NULL);
     if (st == NPH_OK)
-        vmw_remember_vm(d, plan->uuid, &vm);
+        vmw_remember_vm(d, c, plan->uuid, &vm);
     if (st != NPH_OK && vm.id[0]) {
         struct vim25__ThisRequest destroy = { vmw_mor(c, &vm) };
         nph_error why = NPH_ERROR_INIT;
@@ -277,7 +275,7 @@ static nph_status create_vm(struct vmw_driver *d, const struct vmw_node *n,
             d->svc->log(d->host, NPH_LOG_WARNING, "cleanup of VM %s: %s", vm.id, why.message);
     }
     if (st != NPH_OK)
-        delete_file(d, n, dir);
+        delete_file(d, c, n, dir);
     return st;
 }
 
@@ -328,8 +326,8 @@ nph_status vmw_spawn(void *drv, const struct nph_instance *inst,
     struct vmw_spawn_plan plan;
     vmw_plan_spawn(d, &n, inst, image_path, image_size, &plan);
     {
-        VMW_LOCKED(&d->conn);
-        st = create_vm(d, &n, &plan, fmt == NPH_IMAGE_VMDK ? image_path : NULL, err);
+        VMW_SESSION(c, &d->sessions);
+        st = create_vm(d, c, &n, &plan, fmt == NPH_IMAGE_VMDK ? image_path : NULL, err);
     }
     if (st != NPH_OK)
         return nph_error_prefix(err, "spawn of %s on %s: ", inst->uuid, n.name);
@@ -351,9 +349,8 @@ nph_status vmw_snapshot(void *drv, const struct nph_instance *inst, const char *
         return st;
     struct vmw_ref vm, snap = { "", "" };
     {
-        VMW_LOCKED(&d->conn);
-        struct vmw_conn *c = &d->conn;
-        st = vmw_find_vm(d, inst->uuid, &vm, err);
+        VMW_SESSION(c, &d->sessions);
+        st = vmw_find_vm(d, c, inst->uuid, &vm, err);
         struct vim25__CreateSnapshotRequest req = { vmw_mor(c, &vm), "nephele-image",
                                                     "held while Nephele copies the disk",
                                                     "false", "false" };
@@ -375,8 +372,7 @@ nph_status vmw_snapshot(void *drv, const struct nph_instance *inst, const char *
         st = vmw_vmdk_from_flat(local, dest_path, &size, err);
     unlink(local);
     if (snap.id[0]) {
-        VMW_LOCKED(&d->conn);
-        struct vmw_conn *c = &d->conn;
+        VMW_SESSION(c, &d->sessions);
         struct vim25__RemoveSnapshotRequest rm = { vmw_mor(c, &snap), "false", "true" };
         nph_error why = NPH_ERROR_INIT;
         nph_status rs = VMW_TASK(c, &why, RemoveSnapshot_USCORETask, &rm, "remove snapshot",

@@ -59,14 +59,13 @@ static nph_status bare_vm(struct vmw_driver *d, const struct vmw_node *n,
                           const struct nph_instance *inst, const struct cached_image *img,
                           nph_error *err)
 {
-    struct vmw_conn *c = &d->conn;
     char dir[2 * VMW_NAME_MAX], root[2 * VMW_NAME_MAX];
     snprintf(dir, sizeof(dir), "[%s] %s", n->datastore_name, inst->uuid);
     snprintf(root, sizeof(root), "[%s] %s/%s.vmdk", n->datastore_name, inst->uuid, inst->uuid);
     struct vmw_spawn_plan plan;
     vmw_plan_spawn(d, n, inst, img->ds_path, img->size, &plan);
     plan.root_disk = root;
-    VMW_LOCKED(c);
+    VMW_SESSION(c, &d->sessions);
     struct vim25__MakeDirectoryRequest mkdir = { vmw_mor(c, &c->file_manager), dir,
                                                  vmw_mor(c, &n->datacenter), "false" };
     struct vim25__EmptyResponse none;

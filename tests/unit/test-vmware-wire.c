@@ -13,13 +13,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vmw-pool.h"
 #include "vmw-props.h"
 #include "vmw-test-host.h"
 
 /* ------------------------------------------------------------------------ */
 /* The scripted server: one canned reply per request, in order.            */
 
-enum how { FULL, CUT, SILENT };
+enum how { FULL, CUT, SILENT, LAST }; /* LAST: answer, then hang up */
 struct step {
     int status;
     const char *headers; /* extra header lines, each ending in \r\n */
@@ -94,7 +95,7 @@ static void *serve(void *arg)
                 break;
             }
             answer(fd, s);
-            if (s->how == CUT)
+            if (s->how == CUT || s->how == LAST)
                 break;
         }
         close(fd);
@@ -310,6 +311,41 @@ static void test_faults(void)
     vmw_conn_free(&conn);
 }
 
+/* A pool whose later sessions cannot log in (a server's session limit)
+ * keeps the ones it has; one whose first cannot is an error. */
+static void test_pool(void)
+{
+    nph_error err = NPH_ERROR_INIT, why = NPH_ERROR_INIT;
+    const struct step steps[] = {
+        OK(service_content), { 200, COOKIE, login_ok, LAST }, OK(service_content),
+        ERR(FAULT("InvalidLogin", "Cannot complete login: too many sessions.")),
+    };
+    script(steps, 4);
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/sdk", srv.port);
+    struct vmw_conn_options o = { url, "user", "secret", false, NULL, "7.0", 2 };
+    struct vmw_pool pool;
+    size_t opened = 0;
+    is_int(vmw_pool_open(&pool, &o, 3, &opened, &err, &why), NPH_OK,
+           "a pool of 3 whose second login fails opens");
+    is_int((int)opened, 1, "with the one session it has");
+    like(why.message, "too many sessions", "and says why not more");
+    struct vmw_conn *c = vmw_pool_take(&pool);
+    ok(c == &pool.conns[0] && !strcmp(c->cookie, "vmware_soap_session=\"5f3e\""),
+       "which operations take");
+    vmw_pool_give(&c);
+    vmw_pool_close(&pool);
+
+    const struct step refused[] = {
+        OK(service_content), ERR(FAULT("InvalidLogin", "incorrect user name or password.")),
+    };
+    script(refused, 2);
+    is_int(vmw_pool_open(&pool, &o, 3, &opened, &err, &why), NPH_ERR_INVALID,
+           "a pool whose first login fails is an error");
+    like(err.message, "incorrect user name", "with the server's words");
+    ok(opened == 0 && !pool.conns, "and holds nothing");
+}
+
 static void test_task_error(void)
 {
     nph_error err = NPH_ERROR_INIT;
@@ -381,6 +417,7 @@ int main(void)
     server_start();
     test_golden();
     test_faults();
+    test_pool();
     test_task_error();
     test_broken_replies();
     server_stop();

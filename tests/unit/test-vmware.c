@@ -3,7 +3,9 @@
  * re-login, nodes and inventory, and every guest operation. */
 #include "config.h"
 
+#include <pthread.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "vmw-ops.h"
 #include "vmw-test-host.h"
@@ -173,7 +175,6 @@ static void test_lifecycle(const char *image_path)
 static void test_behind_our_back(void)
 {
     struct vmw_driver *d = drv;
-    struct vmw_conn *c = &d->conn;
     nph_error err = NPH_ERROR_INIT;
     struct nph_instance inst = { .uuid = UUID2, .name = "vm2", .node = "DC0_C0", .flavor = &large,
                                  .image = &vmdk };
@@ -183,7 +184,7 @@ static void test_behind_our_back(void)
     char folder[300];
     snprintf(folder, sizeof(folder), "[%s] %s", n.datastore_name, UUID2);
     {
-        VMW_LOCKED(c);
+        VMW_SESSION(c, &d->sessions);
         struct vim25__MakeDirectoryRequest mkdir = { vmw_mor(c, &c->file_manager), folder,
                                                      vmw_mor(c, &n.datacenter), "false" };
         struct vim25__EmptyResponse none;
@@ -193,9 +194,9 @@ static void test_behind_our_back(void)
         printf("#   %s\n", err.message);
     struct vmw_ref old = { "", "" }, other = { "", "" };
     {
-        VMW_LOCKED(c);
+        VMW_SESSION(c, &d->sessions);
         bool remembered = false;
-        vmw_lookup_vm(d, UUID2, &old, &remembered, &err);
+        vmw_lookup_vm(d, c, UUID2, &old, &remembered, &err);
         ok(remembered, "the new VM is remembered");
         struct vim25__ThisRequest this = { vmw_mor(c, &old) };
         VMW_TASK(c, &err, PowerOffVM_USCORETask, &this, "power off", 60, NULL);
@@ -222,12 +223,104 @@ static void test_relogin(void)
     struct vmw_driver *d = drv;
     nph_error err = NPH_ERROR_INIT;
     /* A session the server does not know: as after a vCenter restart. */
-    snprintf(d->conn.cookie, sizeof(d->conn.cookie), "vmware_soap_session=\"expired\"");
+    struct vmw_conn *first = &d->sessions.conns[0]; /* what one thread at a time uses */
+    snprintf(first->cookie, sizeof(first->cookie), "vmware_soap_session=\"expired\"");
     char names[512] = "";
     if (!ok(nph_vmware_descriptor.ops->list_nodes(drv, collect_node, names, &err) == NPH_OK,
             "NotAuthenticated: logs in again and carries on"))
         printf("#   %s\n", err.message);
-    ok(strcmp(d->conn.cookie, "vmware_soap_session=\"expired\"") != 0, "with a new session");
+    ok(strcmp(first->cookie, "vmware_soap_session=\"expired\"") != 0, "with a new session");
+}
+
+/* Guests spawned and destroyed from several threads at once: each runs on a
+ * session of its own, and the VM table they share stays right. */
+struct parallel_vm {
+    char uuid[40];
+    nph_status spawned, destroyed;
+};
+
+static void *spawn_and_destroy(void *arg)
+{
+    struct parallel_vm *p = arg;
+    struct nph_instance inst = { .uuid = p->uuid, .name = "par", .node = "DC0_C0",
+                                 .flavor = &small, .image = &vmdk };
+    struct nph_spawn_args args = { 0 };
+    nph_error err = NPH_ERROR_INIT;
+    p->spawned = vmw_spawn(drv, &inst, &args, &err);
+    p->destroyed = vmw_destroy(drv, &inst, true, &err);
+    return NULL;
+}
+
+struct waiting_op {
+    void *drv;
+    volatile int done;
+    nph_status st;
+};
+
+static void *get_info_of_nothing(void *arg)
+{
+    struct waiting_op *w = arg;
+    struct nph_instance ghost = { .uuid = "5a1e00ff-2222-4333-8444-555555555555",
+                                  .node = "DC0_C0" };
+    struct nph_instance_info info = { 0 };
+    nph_error err = NPH_ERROR_INIT;
+    w->st = vmw_get_info(w->drv, &ghost, &info, &err);
+    w->done = 1;
+    return NULL;
+}
+
+static void test_sessions(void)
+{
+    enum { N = 4 };
+    struct parallel_vm vms[N];
+    pthread_t threads[N];
+    for (int i = 0; i < N; i++) {
+        vms[i] = (struct parallel_vm){ .spawned = -1, .destroyed = -1 };
+        snprintf(vms[i].uuid, sizeof(vms[i].uuid), "5a1e01%02d-2222-4333-8444-555555555555", i);
+        pthread_create(&threads[i], NULL, spawn_and_destroy, &vms[i]);
+    }
+    int spawned = 0, destroyed = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(threads[i], NULL);
+        spawned += vms[i].spawned == NPH_OK;
+        destroyed += vms[i].destroyed == NPH_OK;
+    }
+    is_int(spawned, N, "%d spawns from %d threads at once", N, N);
+    is_int(destroyed, N, "and their destroys");
+    nph_error err = NPH_ERROR_INIT;
+    listed = 0;
+    for (int i = 0; i < N; i++)
+        vmw_list_instances(drv, NULL, count_instance, vms[i].uuid, &err);
+    is_int(listed, 0, "no VM of theirs is left");
+
+    /* Two sessions: with one held elsewhere an operation runs on the other;
+     * with both held it waits for one. */
+    th_set("connection_pool_size", "2");
+    void *two = NULL;
+    is_int(th_start(&two, &err), NPH_OK, "a driver with connection_pool_size = 2");
+    th_set("connection_pool_size", "4");
+    if (!two)
+        return;
+    struct vmw_driver *d = two;
+    is_int((int)d->sessions.size, 2, "has two sessions");
+    ok(strcmp(d->sessions.conns[0].cookie, d->sessions.conns[1].cookie) != 0,
+       "each logged in on its own");
+    struct vmw_conn *held = vmw_pool_take(&d->sessions);
+    struct waiting_op w = { .drv = two };
+    get_info_of_nothing(&w);
+    is_int(w.st, NPH_ERR_NOT_FOUND, "one session held: an operation runs on the other");
+    struct vmw_conn *also = vmw_pool_take(&d->sessions);
+    ok(held != also, "the second take is the other session");
+    w = (struct waiting_op){ .drv = two };
+    pthread_t t;
+    pthread_create(&t, NULL, get_info_of_nothing, &w);
+    usleep(100000);
+    is_int(w.done, 0, "both held: an operation waits");
+    vmw_pool_give(&held);
+    pthread_join(t, NULL);
+    ok(w.done && w.st == NPH_ERR_NOT_FOUND, "and runs once one is given back");
+    vmw_pool_give(&also);
+    nph_vmware_descriptor.ops->cleanup(two);
 }
 
 int main(void)
@@ -256,6 +349,7 @@ int main(void)
     test_nodes();
     test_lifecycle(image);
     test_behind_our_back();
+    test_sessions();
     test_relogin();
 
     nph_vmware_descriptor.ops->cleanup(drv);
