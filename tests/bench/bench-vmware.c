@@ -5,18 +5,20 @@
  *    from the image the datastore holds already), CreateVM_Task with the
  *    ConfigSpec the driver would send (same disk, NIC, CPUs, memory),
  *    PowerOnVM_Task, PowerOffVM_Task and Destroy_Task, each task followed to
- *    completion, one call at a time on one session as the driver makes them;
+ *    completion, one call at a time per VM;
  *  - through the vmware driver's own spawn and destroy;
+ * either one VM after another, or THREADS at a time on a session each;
  *  - or, as a client of the compute API, N servers booted until ACTIVE and
  *    deleted until gone (one process, one keep-alive connection, so the
  *    client's own cost stays small).
- *   bench-vmware --bare URL CA_FILE NODE VMDK N    prints bare_ms_per_vm
- *   bench-vmware --driver URL CA_FILE NODE VMDK N  prints driver_ms_per_vm
- *   bench-vmware --stack BASE IMAGE N              prints stack_ms_per_vm
+ *   bench-vmware --bare URL CA_FILE NODE VMDK N [THREADS]    prints bare_ms_per_vm
+ *   bench-vmware --driver URL CA_FILE NODE VMDK N [THREADS]  prints driver_ms_per_vm
+ *   bench-vmware --stack BASE IMAGE N                        prints stack_ms_per_vm
  * and each the CPU time it used itself per VM, as cpu_ms_per_vm. */
 #include "config.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 
 #include "buffer.h"
@@ -101,16 +103,49 @@ static nph_status driver_vm(void *drv, const struct nph_instance *inst, nph_erro
     return st;
 }
 
-/* argv: --bare or --driver, URL, CA_FILE, NODE, VMDK, N */
-static int soap_bench(char **argv)
+/* One thread's share of the VMs: every `step`-th from `first`. */
+struct share {
+    void *drv;
+    const struct vmw_node *node;
+    const struct cached_image *cached;
+    const struct nph_flavor *flavor;
+    const struct nph_image_meta *image;
+    bool bare;
+    int first, step, count;
+    nph_status st;
+    nph_error err;
+};
+
+static void *run_share(void *arg)
+{
+    struct share *s = arg;
+    char uuid[40];
+    struct nph_instance inst;
+    s->st = NPH_OK;
+    for (int i = s->first; i < s->count && s->st == NPH_OK; i += s->step) {
+        make_instance(&inst, uuid, sizeof(uuid), s->bare ? "b0000000" : "d0000000", i, s->flavor,
+                      s->image, s->node->name);
+        s->st = s->bare ? bare_vm(s->drv, s->node, &inst, s->cached, &s->err)
+                        : driver_vm(s->drv, &inst, &s->err);
+    }
+    return NULL;
+}
+
+/* argv: --bare or --driver, URL, CA_FILE, NODE, VMDK, N [, THREADS] */
+static int soap_bench(int argc, char **argv)
 {
     bool bare = !strcmp(argv[1], "--bare");
     const char *node = argv[4], *vmdk = argv[5];
-    int count = atoi(argv[6]);
+    int count = atoi(argv[6]), threads = argc > 7 ? atoi(argv[7]) : 1;
+    if (threads < 1 || threads > 64)
+        threads = 1;
+    char pool[16];
+    snprintf(pool, sizeof(pool), "%d", threads);
     th_set("url", argv[2]);
     th_set("username", "admin");
     th_set("password", "s3cret");
     th_set("ca_file", argv[3]);
+    th_set("connection_pool_size", pool); /* a session per thread */
     void *drv = NULL;
     nph_error err = NPH_ERROR_INIT;
     struct vmw_node n;
@@ -129,14 +164,20 @@ static int soap_bench(char **argv)
     if (st == NPH_OK)
         st = vmw_ensure_image(drv, &n, &img, cached.ds_path, sizeof(cached.ds_path),
                               &cached.size, &err);
-    char uuid[40];
-    struct nph_instance inst;
+    struct share shares[64];
+    pthread_t ids[64];
     double t0 = now_ms(), c0 = cpu_ms();
-    for (int i = 0; i < count && st == NPH_OK; i++) {
-        make_instance(&inst, uuid, sizeof(uuid), bare ? "b0000000" : "d0000000", i, &f, &img,
-                      node);
-        st = bare ? bare_vm(drv, &n, &inst, &cached, &err) : driver_vm(drv, &inst, &err);
+    for (int t = 0; t < threads && st == NPH_OK; t++) {
+        shares[t] = (struct share){ .drv = drv, .node = &n, .cached = &cached, .flavor = &f,
+                                    .image = &img, .bare = bare, .first = t, .step = threads,
+                                    .count = count };
+        pthread_create(&ids[t], NULL, run_share, &shares[t]);
     }
+    for (int t = 0; t < threads && st == NPH_OK; t++)
+        pthread_join(ids[t], NULL);
+    for (int t = 0; t < threads && st == NPH_OK; t++)
+        if ((st = shares[t].st) != NPH_OK)
+            err = shares[t].err;
     double t1 = now_ms(), c1 = cpu_ms();
     if (drv)
         nph_vmware_descriptor.ops->cleanup(drv);
@@ -249,10 +290,11 @@ int main(int argc, char **argv)
 {
     if (argc == 5 && !strcmp(argv[1], "--stack"))
         return stack(argv[2], argv[3], atoi(argv[4]));
-    if (argc != 7 || (strcmp(argv[1], "--bare") != 0 && strcmp(argv[1], "--driver") != 0)) {
-        fprintf(stderr, "usage: bench-vmware --bare|--driver URL CA_FILE NODE VMDK N\n"
+    if ((argc != 7 && argc != 8) ||
+        (strcmp(argv[1], "--bare") != 0 && strcmp(argv[1], "--driver") != 0)) {
+        fprintf(stderr, "usage: bench-vmware --bare|--driver URL CA_FILE NODE VMDK N [THREADS]\n"
                         "       bench-vmware --stack BASE IMAGE N\n");
         return 2;
     }
-    return soap_bench(argv);
+    return soap_bench(argc, argv);
 }
