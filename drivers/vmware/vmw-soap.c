@@ -71,6 +71,11 @@ nph_status vmw_conn_init(struct vmw_conn *c, const struct vmw_conn_options *o, n
             c->soap = NULL;
             return nph_error_set(err, NPH_ERR_INVALID, "TLS setup for %s failed: %s", o->url, msg);
         }
+        /* Read whole TLS records at once: without it OpenSSL reads each
+         * record's header and body apart, and gSOAP waits in select()
+         * before each read (3 reads and 3 selects per reply). */
+        if (c->soap->ctx)
+            SSL_CTX_set_read_ahead(c->soap->ctx, 1);
     }
     pthread_mutex_init(&c->lock, NULL);
     return NPH_OK;
