@@ -24,6 +24,7 @@ nph_status vmw_pool_open(struct vmw_pool *p, const struct vmw_conn_options *o, s
         if (st != NPH_OK)
             break;
         c->pool = p;
+        c->vms_seen = c->sessions; /* only a re-login makes vmw-vms.c's table start again */
         p->size++;
     }
     *opened = p->size;

@@ -24,7 +24,9 @@ nph_status vmw_pool_open(struct vmw_pool *p, const struct vmw_conn_options *o, s
 /* Log out of every session and free them. */
 void vmw_pool_close(struct vmw_pool *p);
 
-/* A free session, waiting for one when all are in use; its lock is held. */
+/* A free session, waiting for one when all are in use; its lock is held.
+ * A thread holds one at a time: taking a second while holding one could
+ * wait for ever. */
 struct vmw_conn *vmw_pool_take(struct vmw_pool *p);
 /* Give it back, freeing what gSOAP allocated for its replies. */
 void vmw_pool_give(struct vmw_conn **c);
