@@ -124,6 +124,7 @@ check "image create (qcow2)" os image create --disk-format qcow2 --container-for
 check "server create from the vmdk image: ACTIVE" create vs-1 vmdk-image
 vs1=$id
 check "on a vSphere node ($where)" test "$where" = DC0_C0 -o "$where" = DC0_H0
+vs1_node=$where
 check "its VM's files are on the datastore" test "$(ds_file "$vs1/$vs1.vmx")" = 200
 check "with the image's disk copied for it" test "$(ds_file "$vs1/$vs1-flat.vmdk")" = 200
 check "server create from the qcow2 image: ACTIVE" create kvm-vm qcow2-image
@@ -137,6 +138,26 @@ check "server reboot (soft: vcsim has no RebootGuest, so a reset)" os server reb
 check "vs-1 is ACTIVE" status_is "$vs1" ACTIVE
 check "server reboot --hard" os server reboot --hard vs-1
 check "vs-1 is ACTIVE" status_is "$vs1" ACTIVE
+
+# An interface plugged into vs-1 and out again.  Nephele has no network
+# service, so no API path reaches the driver's attach/detach_interface:
+# nph-driver-op calls them through the plugin loader, on the same options.
+driver_op() {
+  NEPHELE_PLUGIN_PATH="$top_builddir/drivers/vmware/.libs" \
+    "$top_builddir/tests/tools/nph-driver-op" "$tmp/aio/plugins.d/vcenter.conf" "$@" >"$tmp/out" 2>&1 && return 0
+  echo "#   nph-driver-op $* failed:"; grep -v ' INFO ' "$tmp/out" | sed 's/^/#   /' | tail -3; return 1
+}
+refused() { # WANT-IN-MESSAGE nph-driver-op ARGS...: fails, saying so
+  local want=$1; shift
+  ! driver_op "$@" >/dev/null && grep -q "$want" "$tmp/out" ||
+    { echo "#   want a refusal with '$want':"; tail -1 "$tmp/out" | sed 's/^/#   /'; return 1; }
+}
+port=5e1f0000-0000-4000-8000-0000000000a1
+check "attach an interface to vs-1 (driver attach_interface)" \
+  driver_op attach-interface "$vs1" "$vs1_node" "$port" fa:16:3e:00:00:a1
+check "detach it, found by its port" driver_op detach-interface "$vs1" "$port"
+check "detaching it again is refused: no interface for that port" \
+  refused "no interface for port $port" detach-interface "$vs1" "$port"
 
 check "server image create" os server image create --name vs-1-snap vs-1 -f value -c id
 snap=$(out)

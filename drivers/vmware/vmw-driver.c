@@ -122,7 +122,7 @@ static nph_status vmw_node_resources(void *drv, const char *node, struct nph_nod
 static void vmw_capabilities(void *drv, struct nph_driver_capabilities *out)
 {
     out->flags = NPH_CAP_SNAPSHOT | NPH_CAP_RESIZE | NPH_CAP_MIGRATE_TO_SAME_HOST |
-                 NPH_CAP_CONSOLE_MKS;
+                 NPH_CAP_ATTACH_INTERFACE | NPH_CAP_CONSOLE_MKS;
     out->image_formats = NPH_IMAGE_VMDK | NPH_IMAGE_ISO;
     out->hypervisor_type = "VMware vCenter Server";
 }
@@ -148,6 +148,8 @@ static const struct nph_driver_ops vmw_ops = {
     .get_info = vmw_get_info,
     .list_instances = vmw_list_instances,
     .get_console = vmw_get_console,
+    .attach_interface = vmw_attach_interface,
+    .detach_interface = vmw_detach_interface,
 };
 
 const struct nph_driver_descriptor nph_vmware_descriptor = {

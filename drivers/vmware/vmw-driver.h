@@ -126,6 +126,15 @@ struct vim25__VirtualMachineConfigSpec *vmw_spawn_spec(struct soap *soap,
 /* A resize: CPUs and memory only. */
 struct vim25__VirtualMachineConfigSpec *vmw_resize_spec(struct soap *soap, uint32_t vcpus,
                                                         uint64_t memory_mb);
+/* A vmxnet3 NIC (a struct vim25__VirtualVmxnet3) with device key `key` on
+ * `port_group` (`network`, its object, may be NULL); `mac` NULL or "": one
+ * the server makes; `external_id`: the port it plugs, or NULL. */
+void *vmw_nic(struct soap *soap, int key, const char *port_group, const struct vmw_ref *network,
+              const char *mac, const char *external_id);
+/* A ConfigSpec that makes one device change: `operation` (add, remove) of
+ * `device`, a gSOAP object of type `type` (SOAP_TYPE_vim25__...). */
+struct vim25__VirtualMachineConfigSpec *vmw_device_spec(struct soap *soap, const char *operation,
+                                                        int type, void *device);
 
 /* vmw-driver.c */
 extern const struct nph_driver_descriptor nph_vmware_descriptor;

@@ -85,4 +85,10 @@ nph_status vmw_list_instances(void *drv, const char *node, nph_instance_cb cb, v
 nph_status vmw_get_console(void *drv, const struct nph_instance *inst, nph_console_type type,
                            struct nph_console *out, nph_error *err);
 
+/* vmw-nics.c */
+nph_status vmw_attach_interface(void *drv, const struct nph_instance *inst,
+                                const struct nph_vif *vif, nph_error *err);
+nph_status vmw_detach_interface(void *drv, const struct nph_instance *inst,
+                                const struct nph_vif *vif, nph_error *err);
+
 #endif

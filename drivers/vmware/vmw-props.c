@@ -182,6 +182,11 @@ bool vmw_val_ref(const struct soap_dom_element *v, struct vmw_ref *out)
     return true;
 }
 
+const char *vmw_type(const struct soap_dom_element *v)
+{
+    return local_name(attribute(v, "type", true));
+}
+
 struct soap_dom_element *vmw_child(const struct soap_dom_element *v, const char *tag)
 {
     for (struct soap_dom_element *e = v ? v->elts : NULL; e; e = e->next)
@@ -209,8 +214,7 @@ static nph_status read_task(void *opaque, const struct vim25__ObjectContent *oc,
     const struct soap_dom_element *e = vmw_prop(oc, "info.error");
     if (e) {
         const struct soap_dom_element *fault = vmw_child(e, "fault");
-        const char *type = attribute(fault, "type", true);
-        snprintf(t->fault, sizeof(t->fault), "%s", local_name(type));
+        snprintf(t->fault, sizeof(t->fault), "%s", vmw_type(fault));
         snprintf(t->message, sizeof(t->message), "%s",
                  vmw_text(vmw_child(e, "localizedMessage")));
     }

@@ -41,6 +41,8 @@ const char *vmw_text(const struct soap_dom_element *v);
 long long vmw_long(const struct soap_dom_element *v);
 /* A value that is a ManagedObjectReference. */
 bool vmw_val_ref(const struct soap_dom_element *v, struct vmw_ref *out);
+/* The xsi:type of a value without its prefix ("VirtualVmxnet3"), or "". */
+const char *vmw_type(const struct soap_dom_element *v);
 /* Child element `tag` of a structured value, or NULL. */
 struct soap_dom_element *vmw_child(const struct soap_dom_element *v, const char *tag);
 

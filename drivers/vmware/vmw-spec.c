@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The VirtualMachineConfigSpec of a new guest, from the flavor and image:
  * CPUs, memory, a SCSI controller with the root (and ephemeral) disk, a
- * CD-ROM for an ISO image, a vmxnet3 NIC on the configured port group.
- * Everything is allocated in the gSOAP context (freed with its replies). */
+ * CD-ROM for an ISO image, a vmxnet3 NIC on the configured port group; and
+ * the specs of a resize and of one device added or removed.  Everything is
+ * allocated in the gSOAP context (freed with its replies). */
 #include "config.h"
 
 #include <stdio.h>
@@ -71,27 +72,30 @@ static struct vim25__VirtualDeviceConnectInfo *connected(struct soap *soap)
     return ci;
 }
 
-static void *nic(struct soap *soap, const struct vmw_spawn_plan *p)
+void *vmw_nic(struct soap *soap, int key, const char *port_group, const struct vmw_ref *network,
+              const char *mac, const char *external_id)
 {
     struct vim25__VirtualVmxnet3 *n = soap_new_vim25__VirtualVmxnet3(soap, 1);
     struct vim25__VirtualEthernetCardNetworkBackingInfo *b =
         soap_new_vim25__VirtualEthernetCardNetworkBackingInfo(soap, 1);
     if (!n || !b)
         return NULL;
-    b->deviceName = soap_strdup(soap, p->port_group);
+    b->deviceName = soap_strdup(soap, port_group);
     b->useAutoDetect = "false";
-    if (p->network && p->network->id[0]) {
+    if (network && network->id[0]) {
         b->network = soap_new_vim25__ManagedObjectReference(soap, 1);
         if (b->network) {
-            b->network->type = soap_strdup(soap, p->network->type);
-            b->network->__item = soap_strdup(soap, p->network->id);
+            b->network->type = soap_strdup(soap, network->type);
+            b->network->__item = soap_strdup(soap, network->id);
         }
     }
-    n->key = KEY_NIC;
+    n->key = key;
     n->__typebacking = SOAP_TYPE_vim25__VirtualEthernetCardNetworkBackingInfo;
     n->backing = b;
     n->connectable = connected(soap);
-    n->addressType = "generated";
+    n->addressType = mac && *mac ? "manual" : "generated";
+    n->macAddress = mac && *mac ? soap_strdup(soap, mac) : NULL;
+    n->externalId = external_id && *external_id ? soap_strdup(soap, external_id) : NULL;
     return n;
 }
 
@@ -159,7 +163,8 @@ static int add_devices(struct soap *soap, const struct vmw_spawn_plan *p,
     if (p->iso)
         device_add(&dc[n++], NULL, SOAP_TYPE_vim25__VirtualCdrom, cdrom(soap, p->iso));
     if (p->port_group && *p->port_group)
-        device_add(&dc[n++], NULL, SOAP_TYPE_vim25__VirtualVmxnet3, nic(soap, p));
+        device_add(&dc[n++], NULL, SOAP_TYPE_vim25__VirtualVmxnet3,
+                   vmw_nic(soap, KEY_NIC, p->port_group, p->network, NULL, NULL));
     for (int i = 0; i < n; i++)
         if (!dc[i].device)
             return -1;
@@ -205,4 +210,18 @@ struct vim25__VirtualMachineConfigSpec *vmw_resize_spec(struct soap *soap, uint3
     s->numCPUs = int_of(soap, (int)vcpus);
     s->memoryMB = long_of(soap, (LONG64)memory_mb);
     return s->numCPUs && s->memoryMB ? s : NULL;
+}
+
+struct vim25__VirtualMachineConfigSpec *vmw_device_spec(struct soap *soap, const char *operation,
+                                                        int type, void *device)
+{
+    struct vim25__VirtualMachineConfigSpec *s = soap_new_vim25__VirtualMachineConfigSpec(soap, 1);
+    struct vim25__VirtualDeviceConfigSpec *dc = soap_new_vim25__VirtualDeviceConfigSpec(soap, 1);
+    if (!s || !dc || !device)
+        return NULL;
+    device_add(dc, NULL, type, device);
+    dc->operation = soap_strdup(soap, operation);
+    s->__sizedeviceChange = 1;
+    s->deviceChange = dc;
+    return dc->operation ? s : NULL;
 }

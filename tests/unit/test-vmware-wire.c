@@ -181,6 +181,9 @@ static const char task_1[] = ENVELOPE(
 static const char power_on_task[] = ENVELOPE(
     "<PowerOnVM_TaskResponse xmlns=\"urn:vim25\"><returnval type=\"Task\">task-1</returnval>"
     "</PowerOnVM_TaskResponse>");
+static const char reconfig_task[] = ENVELOPE(
+    "<ReconfigVM_TaskResponse xmlns=\"urn:vim25\"><returnval type=\"Task\">task-1</returnval>"
+    "</ReconfigVM_TaskResponse>");
 static const char malformed[] = ENVELOPE(
     "<RetrievePropertiesExResponse xmlns=\"urn:vim25\"><returnval><objects <<<>>> ");
 static const char task_failed[] = ENVELOPE(
@@ -346,6 +349,30 @@ static void test_pool(void)
     ok(opened == 0 && !pool.conns, "and holds nothing");
 }
 
+/* An interface plugged into a running guest: the NIC with the port's MAC
+ * address and id, on the port group and its network. */
+static void test_nic_golden(void)
+{
+    nph_error err = NPH_ERROR_INIT;
+    const struct step rest[] = { OK(reconfig_task), OK(task_done) };
+    is_int(open_conn(rest, 2, &err), NPH_OK, "logged in");
+    const struct vmw_ref vm = { "VirtualMachine", "vm-7" }, net = { "Network", "network-13" };
+    nph_status st;
+    {
+        VMW_LOCKED(&conn);
+        void *nic = vmw_nic(conn.soap, -200, "VM Network", &net, "fa:16:3e:12:34:56",
+                            "b3a5c1d2-0000-4000-8000-000000000001");
+        struct vim25__ReconfigVMRequest req = {
+            vmw_mor(&conn, &vm),
+            vmw_device_spec(conn.soap, "add", SOAP_TYPE_vim25__VirtualVmxnet3, nic)
+        };
+        st = VMW_TASK(&conn, &err, ReconfigVM_USCORETask, &req, "attach interface", 10, NULL);
+    }
+    is_int(st, NPH_OK, "ReconfigVM_Task adding a NIC followed to success");
+    golden_check("vmware/reconfig-add-nic.xml", srv.requests[2]);
+    vmw_conn_free(&conn);
+}
+
 static void test_task_error(void)
 {
     nph_error err = NPH_ERROR_INIT;
@@ -418,6 +445,7 @@ int main(void)
     test_golden();
     test_faults();
     test_pool();
+    test_nic_golden();
     test_task_error();
     test_broken_replies();
     server_stop();

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 
 #define UUID1 "5a1e0001-2222-4333-8444-555555555555"
 #define UUID2 "5a1e0002-2222-4333-8444-555555555555"
+#define UUID3 "5a1e0003-2222-4333-8444-555555555555"
 
 static char url[512], ca[512], dir[300];
 static void *drv;
@@ -95,12 +97,13 @@ static void test_nodes(void)
     ops->capabilities(drv, &caps);
     is_int(caps.image_formats, NPH_IMAGE_VMDK | NPH_IMAGE_ISO, "boots vmdk and iso images");
     ok(caps.flags & NPH_CAP_SNAPSHOT, "snapshots");
-    /* Not implemented: the flags say so and the slots stay empty, so the
-     * core answers "not supported" and the scheduler never offers them. */
-    ok(!(caps.flags & (NPH_CAP_LIVE_MIGRATION | NPH_CAP_ATTACH_INTERFACE)),
-       "no live migration, no interface attach in the capabilities");
-    ok(!ops->live_migration && !ops->attach_interface && !ops->detach_interface,
-       "and their slots are empty");
+    ok((caps.flags & NPH_CAP_ATTACH_INTERFACE) && ops->attach_interface && ops->detach_interface,
+       "interface attach: the flag and both slots");
+    /* Not offered (a node is a whole cluster): the flag says so and the slot
+     * stays empty, so the core answers "not supported" and the scheduler
+     * never offers it. */
+    ok(!(caps.flags & NPH_CAP_LIVE_MIGRATION) && !ops->live_migration,
+       "no live migration: no flag, an empty slot");
 }
 
 static void test_lifecycle(const char *image_path)
@@ -232,6 +235,72 @@ static void test_relogin(void)
     ok(strcmp(first->cookie, "vmware_soap_session=\"expired\"") != 0, "with a new session");
 }
 
+/* NICs of instance `uuid`'s VM, and how many have MAC address `mac`. */
+struct nic_count {
+    int nics, with_mac;
+    const char *mac;
+};
+
+static nph_status count_nics(void *opaque, const struct vim25__ObjectContent *oc, nph_error *err)
+{
+    struct nic_count *n = opaque;
+    const struct soap_dom_element *devices = vmw_prop(oc, "config.hardware.device");
+    for (const struct soap_dom_element *e = devices ? devices->elts : NULL; e; e = e->next) {
+        const struct soap_dom_element *mac = vmw_child(e, "macAddress");
+        n->nics += mac != NULL;
+        n->with_mac += mac && !strcasecmp(vmw_text(mac), n->mac);
+    }
+    return NPH_OK;
+}
+
+static struct nic_count nics_of(const char *uuid, const char *mac)
+{
+    struct vmw_driver *d = drv;
+    static const char *const paths[] = { "config.hardware.device" };
+    struct nic_count n = { .mac = mac };
+    nph_error err = NPH_ERROR_INIT;
+    struct vmw_ref vm;
+    VMW_SESSION(c, &d->sessions);
+    if (vmw_find_vm(d, c, uuid, &vm, &err) != NPH_OK ||
+        vmw_retrieve(c, vmw_spec_objects(c, "VirtualMachine", paths, 1, &vm, 1), 0, count_nics,
+                     &n, &err) != NPH_OK)
+        n.nics = -1;
+    return n;
+}
+
+static void test_interfaces(void)
+{
+    nph_error err = NPH_ERROR_INIT;
+    struct nph_instance inst = { .uuid = UUID3, .name = "vm3", .node = "DC0_C0", .flavor = &small,
+                                 .image = &vmdk };
+    struct nph_spawn_args args = { 0 };
+    if (!ok(vmw_spawn(drv, &inst, &args, &err) == NPH_OK, "a guest for interfaces"))
+        printf("#   %s\n", err.message);
+    const char *mac = "fa:16:3e:12:34:56";
+    struct nph_vif vif = { .port_id = "b3a5c1d2-0000-4000-8000-000000000001", .mac_address = mac,
+                           .network_id = "net-1" };
+    is_int(nics_of(UUID3, mac).nics, 1, "it has the NIC of its spawn");
+    if (!ok(vmw_attach_interface(drv, &inst, &vif, &err) == NPH_OK,
+            "attach an interface to the running guest"))
+        printf("#   %s\n", err.message);
+    struct nic_count n = nics_of(UUID3, mac);
+    ok(n.nics == 2 && n.with_mac == 1, "a second NIC, with the port's MAC address (%d NICs)",
+       n.nics);
+    struct nph_vif by_port = { .port_id = vif.port_id };
+    if (!ok(vmw_detach_interface(drv, &inst, &by_port, &err) == NPH_OK,
+            "detach it, named by its port only"))
+        printf("#   %s\n", err.message);
+    n = nics_of(UUID3, mac);
+    ok(n.nics == 1 && n.with_mac == 0, "the spawn's NIC is left (%d NICs)", n.nics);
+    is_int(vmw_detach_interface(drv, &inst, &vif, &err), NPH_ERR_NOT_FOUND,
+           "detaching it again: not found");
+    like(err.message, "no interface for port b3a5c1d2", "naming the port");
+    struct nph_vif nothing = { .network_id = "net-1" };
+    is_int(vmw_attach_interface(drv, &inst, &nothing, &err), NPH_ERR_INVALID,
+           "an interface without port or MAC is refused");
+    is_int(vmw_destroy(drv, &inst, true, &err), NPH_OK, "destroy");
+}
+
 /* Guests spawned and destroyed from several threads at once: each runs on a
  * session of its own, and the VM table they share stays right. */
 struct parallel_vm {
@@ -349,6 +418,7 @@ int main(void)
     test_nodes();
     test_lifecycle(image);
     test_behind_our_back();
+    test_interfaces();
     test_sessions();
     test_relogin();
 
