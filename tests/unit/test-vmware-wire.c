@@ -173,6 +173,17 @@ static const char two_hosts[] = ENVELOPE(
     "<objects><obj type=\"HostSystem\">host-2</obj><propSet><name>name</name>"
     "<val xsi:type=\"xsd:string\">esx-2</val></propSet></objects>"
     "</returnval></RetrievePropertiesExResponse>");
+/* Two pages: the first ends with a continuation token. */
+static const char page_1[] = ENVELOPE(
+    "<RetrievePropertiesExResponse xmlns=\"urn:vim25\"><returnval><token>tok-1</token>"
+    "<objects><obj type=\"HostSystem\">host-1</obj><propSet><name>name</name>"
+    "<val xsi:type=\"xsd:string\">esx-1</val></propSet></objects>"
+    "</returnval></RetrievePropertiesExResponse>");
+static const char page_2[] = ENVELOPE(
+    "<ContinueRetrievePropertiesExResponse xmlns=\"urn:vim25\"><returnval>"
+    "<objects><obj type=\"HostSystem\">host-2</obj><propSet><name>name</name>"
+    "<val xsi:type=\"xsd:string\">esx-2</val></propSet></objects>"
+    "</returnval></ContinueRetrievePropertiesExResponse>");
 static const char destroy_view_ok[] = ENVELOPE(
     "<DestroyViewResponse xmlns=\"urn:vim25\"></DestroyViewResponse>");
 static const char task_1[] = ENVELOPE(
@@ -349,6 +360,30 @@ static void test_pool(void)
     ok(opened == 0 && !pool.conns, "and holds nothing");
 }
 
+/* A reply in pages: RetrievePropertiesEx with the page size, then
+ * ContinueRetrievePropertiesEx with its token until none is left. */
+static void test_paging(void)
+{
+    nph_error err = NPH_ERROR_INIT;
+    const struct step rest[] = { OK(page_1), OK(page_2) };
+    is_int(open_conn(rest, 2, &err), NPH_OK, "logged in");
+    static const char *const paths[] = { "name" };
+    const struct vmw_ref objs[] = { { "HostSystem", "host-1" }, { "HostSystem", "host-2" } };
+    nph_status st;
+    hosts = 0;
+    {
+        VMW_LOCKED(&conn);
+        st = vmw_retrieve(&conn, vmw_spec_objects(&conn, "HostSystem", paths, 1, objs, 2), 1,
+                          count, NULL, &err);
+    }
+    is_int(st, NPH_OK, "a read in two pages");
+    is_int(hosts, 2, "both pages' objects reach the callback");
+    like(srv.requests[2], "<vim25:maxObjects>1</vim25:maxObjects>", "asking for 1 object a page");
+    golden_check("vmware/continue-retrieve.xml", srv.requests[3]);
+    is_int(srv.n_requests, 4, "and no call after the page without a token");
+    vmw_conn_free(&conn);
+}
+
 /* An interface plugged into a running guest: the NIC with the port's MAC
  * address and id, on the port group and its network. */
 static void test_nic_golden(void)
@@ -445,6 +480,7 @@ int main(void)
     test_golden();
     test_faults();
     test_pool();
+    test_paging();
     test_nic_golden();
     test_task_error();
     test_broken_replies();
