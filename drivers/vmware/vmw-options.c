@@ -30,7 +30,7 @@ const struct nph_driver_option vmw_option_table[] = {
     { "task_timeout_s", NPH_OPT_INT, "600", 1, 86400, "how long to follow one vSphere task" },
     { "page_size", NPH_OPT_INT, "100", 1, 100000,
       "objects per RetrievePropertiesEx reply (the rest come by continuation token)" },
-    { "connection_pool_size", NPH_OPT_INT, "4", 1, 64,
+    { "connection_pool_size", NPH_OPT_INT, "8", 1, 64,
       "vSphere sessions kept open, each its own connection: this many operations run side by "
       "side (a spawn follows its tasks on one for seconds); 1 runs them one at a time" },
     { NULL, 0, NULL, 0, 0, NULL },

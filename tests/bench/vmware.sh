@@ -21,7 +21,7 @@
 set -eu
 vms=${NPH_BENCH_VMS:-50}
 rounds=${NPH_BENCH_ROUNDS:-9}
-pool=4 # the driver's default connection_pool_size
+pool=8 # the driver's default connection_pool_size
 node=DC0_C0
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/nph-bench-vmw-XXXXXX")
 aio_pid=

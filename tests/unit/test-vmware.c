@@ -367,7 +367,7 @@ static void test_sessions(void)
     th_set("connection_pool_size", "2");
     void *two = NULL;
     is_int(th_start(&two, &err), NPH_OK, "a driver with connection_pool_size = 2");
-    th_set("connection_pool_size", "4");
+    th_set("connection_pool_size", "8");
     if (!two)
         return;
     struct vmw_driver *d = two;
