@@ -88,14 +88,16 @@ static void *serve(void *arg)
             if (!read_request(fd, body, sizeof(srv.requests[0])) || srv.next >= srv.n_steps)
                 break;
             srv.n_requests++;
-            const struct step *s = &srv.steps[srv.next++];
-            if (s->how == SILENT) {
+            /* A copy: once the reply is out, the client may return and the
+             * step array (on its stack) be gone. */
+            const struct step s = srv.steps[srv.next++];
+            if (s.how == SILENT) {
                 while (!srv.stop)
                     usleep(10000);
                 break;
             }
-            answer(fd, s);
-            if (s->how == CUT || s->how == LAST)
+            answer(fd, &s);
+            if (s.how == CUT || s.how == LAST)
                 break;
         }
         close(fd);
