@@ -17,6 +17,7 @@ const char *const fake_op_names[FAKE_OP_COUNT] = {
     "spawn", "destroy", "reboot", "power_off", "power_on", "pause", "unpause", "suspend",
     "resume", "rescue", "unrescue", "rebuild", "snapshot", "migrate", "live_migrate",
     "attach_volume", "detach_volume", "attach_interface", "detach_interface", "set_password",
+    "get_info",
 };
 
 static long op_index(const char *name)
@@ -63,7 +64,8 @@ static nph_status parse_op_list(struct fake_driver *fd, const char *key, double 
                                          "power_off, power_on, pause, unpause, suspend, resume, "
                                          "rescue, unrescue, rebuild, snapshot, migrate, "
                                          "live_migrate, attach_volume, detach_volume, "
-                                         "attach_interface, detach_interface, set_password)",
+                                         "attach_interface, detach_interface, set_password, "
+                                         "get_info)",
                                          name);
         char *num_end;
         double v = strtod(colon + 1, &num_end);

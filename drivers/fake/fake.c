@@ -709,19 +709,16 @@ static nph_status fake_get_info(void *drv, const struct nph_instance *inst,
                                 struct nph_instance_info *out, nph_error *err)
 {
     struct fake_driver *fd = drv;
-    pthread_mutex_lock(&fd->lock);
-    struct fake_instance *fi = fake_table_find(&fd->instances, inst->uuid);
-    if (fi) {
-        out->state = fi->state;
-        out->max_mem_kb = fi->flavor.memory_mb * 1024;
-        out->mem_kb = fi->state == NPH_POWER_SHUTDOWN ? 0 : out->max_mem_kb;
-        out->num_cpu = fi->flavor.vcpus;
-        out->cpu_time_ns = fi->cpu_ns + (fi->running_since_ns ? nph_clock_monotonic_ns() - fi->running_since_ns : 0);
-    }
+    struct fake_instance *fi;
+    nph_status st = enter(fd, FAKE_OP_GET_INFO, inst, &fi, err);
+    if (st != NPH_OK)
+        return st;
+    out->state = fi->state;
+    out->max_mem_kb = fi->flavor.memory_mb * 1024;
+    out->mem_kb = fi->state == NPH_POWER_SHUTDOWN ? 0 : out->max_mem_kb;
+    out->num_cpu = fi->flavor.vcpus;
+    out->cpu_time_ns = fi->cpu_ns + (fi->running_since_ns ? nph_clock_monotonic_ns() - fi->running_since_ns : 0);
     pthread_mutex_unlock(&fd->lock);
-    if (!fi)
-        return fd->svc->error(err, NPH_ERR_NOT_FOUND, "instance %s is not on driver '%s'",
-                              inst->uuid, fd->svc->instance_name(fd->host));
     return NPH_OK;
 }
 

@@ -101,6 +101,9 @@ nph_status compute_update_with_event(nph_compute *c, const char *uuid, json_obje
                                      const char *outcome, nph_error *err);
 /* The power state the driver reports, NOSTATE when it has no such guest. */
 nph_power_state compute_power_state(nph_driver *drv, const struct nph_instance *inst);
+/* An event a driver's spawn emits on the spawning thread, for the build to
+ * record (true: taken; the build writes the outcome itself). */
+bool compute_spawn_event(const struct nph_driver_event *e);
 /* Read the record, check it is this host's and in `task_state` (NULL: any),
  * and find the driver of its node; *view must be freed on success. */
 nph_status compute_prepare(nph_compute *c, const char *uuid, const char *task_state,

@@ -127,14 +127,50 @@ nph_status compute_update_with_event(nph_compute *c, const char *uuid, json_obje
     return compute_call(c, "instance_update", args, NULL, err);
 }
 
-/* The power state the driver reports, NOSTATE when it has no such guest. */
-nph_power_state compute_power_state(nph_driver *drv, const struct nph_instance *inst)
+/* What a driver's spawn said of its guest, on the thread that runs the
+ * spawn: a driver that emits the guest's lifecycle event from within spawn
+ * (the fake and vmware drivers do, once the guest runs) has told its power
+ * state, and the build records it without asking get_info again, a round
+ * trip to vCenter saved per build.  Events from a driver's own threads
+ * (libvirt's event loop, the Ironic watcher) may come in any order against
+ * the spawn's return: for those the build still asks. */
+struct spawn_report {
+    const char *uuid;
+    bool reported;
+    nph_power_state state;
+};
+static __thread struct spawn_report *spawn_report;
+
+bool compute_spawn_event(const struct nph_driver_event *e)
+{
+    struct spawn_report *r = spawn_report;
+    if (!r || !e->instance_uuid || strcmp(r->uuid, e->instance_uuid) != 0 ||
+        e->power_state == NPH_POWER_NOSTATE)
+        return false;
+    r->reported = true;
+    r->state = e->power_state;
+    return true;
+}
+
+/* The power state the driver reports in *ps, NOSTATE when it has no such
+ * guest; an error when it could not tell (its backend failed). */
+static nph_status driver_power_state(nph_driver *drv, const struct nph_instance *inst,
+                                     nph_power_state *ps, nph_error *err)
 {
     struct nph_instance_info info = { 0 };
+    nph_status st = NPH_DRIVER_CALL(drv, get_info, err, inst, &info);
+    *ps = st == NPH_OK ? info.state : NPH_POWER_NOSTATE;
+    return st == NPH_ERR_NOT_FOUND ? NPH_OK : st;
+}
+
+/* The power state the driver reports, NOSTATE when it has no such guest or
+ * cannot tell. */
+nph_power_state compute_power_state(nph_driver *drv, const struct nph_instance *inst)
+{
+    nph_power_state ps;
     nph_error err = NPH_ERROR_INIT;
-    if (NPH_DRIVER_CALL(drv, get_info, &err, inst, &info) != NPH_OK)
-        return NPH_POWER_NOSTATE;
-    return info.state;
+    driver_power_state(drv, inst, &ps, &err);
+    return ps;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -255,11 +291,13 @@ static nph_status simple_operation(nph_compute *c, const struct simple_op *op, c
 /* ------------------------------------------------------------------------ */
 /* Build and delete.                                                        */
 
-/* The record's changes after a spawn or rebuild: the power state,
- * `vm_state` (NULL: the one the power state means) and launched_at; or
- * ERROR with a fault when `st` failed. */
+/* The record's changes after a spawn or rebuild: the power state (the
+ * spawn's report when there is one, else the driver's get_info), `vm_state`
+ * (NULL: the one the power state means) and launched_at; or ERROR with a
+ * fault when `st` failed. */
 static json_object *launch_outcome(nph_compute *c, nph_driver *drv, const struct instance_view *view,
-                                   nph_status st, const nph_error *why, const char *vm_state)
+                                   nph_status st, const nph_error *why, const char *vm_state,
+                                   const struct spawn_report *report)
 {
     json_object *changes = json_object_new_object();
     json_object_object_add(changes, "task_state", NULL);
@@ -270,7 +308,8 @@ static json_object *launch_outcome(nph_compute *c, nph_driver *drv, const struct
     }
     char now[NPH_ISO_TIME_LEN];
     nph_clock_iso_now(now);
-    nph_power_state ps = compute_power_state(drv, &view->inst);
+    nph_power_state ps = report && report->reported ? report->state
+                                                    : compute_power_state(drv, &view->inst);
     nph_json_add_int(changes, "power_state", ps);
     nph_json_add_string(changes, "vm_state", vm_state ? vm_state : compute_vm_state_for(ps));
     nph_json_add_string(changes, "launched_at", now);
@@ -334,14 +373,17 @@ static nph_status build(nph_compute *c, const char *uuid, json_object *request, 
     }
     nph_error why = NPH_ERROR_INIT;
     struct nph_spawn_args spawn_args = { 0 };
+    struct spawn_report report = { .uuid = uuid };
+    spawn_report = &report;
     st = NPH_DRIVER_CALL(drv, spawn, &why, &view.inst, &spawn_args);
+    spawn_report = NULL;
     if (st != NPH_OK && st != NPH_ERR_INVALID) { /* the node failed, not the request */
         compute_action_event(c, uuid, "create", "compute__do_build_and_run_instance", "Error");
         st = reschedule(c, drv, &view, request, &why, err);
         instance_view_free(&view);
         return st;
     }
-    nph_auto_json *changes = launch_outcome(c, drv, &view, st, &why, "active");
+    nph_auto_json *changes = launch_outcome(c, drv, &view, st, &why, "active", &report);
     if (st == NPH_OK)
         nph_info("instance %s spawned on node %s", uuid, view.inst.node);
     else
@@ -427,7 +469,7 @@ static nph_status rebuild(nph_compute *c, const char *uuid, json_object *image, 
     st = NPH_DRIVER_CALL(drv, rebuild, &why, &view.inst, &view.image);
     if (st == NPH_OK && was_stopped)
         st = NPH_DRIVER_CALL(drv, power_off, &why, &view.inst, 60);
-    nph_auto_json *changes = launch_outcome(c, drv, &view, st, &why, NULL);
+    nph_auto_json *changes = launch_outcome(c, drv, &view, st, &why, NULL, NULL);
     if (st == NPH_OK)
         nph_info("instance %s rebuilt from image %s", uuid, view.image.id);
     else
@@ -644,7 +686,15 @@ nph_status compute_sync_instance(nph_compute *c, json_object *record, nph_error 
     if (st != NPH_OK)
         return st;
     nph_driver *drv = compute_driver_for(c, view.inst.node);
-    nph_power_state ps = drv ? compute_power_state(drv, &view.inst) : NPH_POWER_NOSTATE;
+    nph_power_state ps = NPH_POWER_NOSTATE;
+    nph_error why = NPH_ERROR_INIT;
+    if (drv && driver_power_state(drv, &view.inst, &ps, &why) != NPH_OK) {
+        /* Not "no such guest": the hypervisor could not say (vCenter or
+         * libvirtd unreachable).  The record stays as it is, as in Nova. */
+        nph_warn("power state sync of instance %s skipped: %s", uuid, why.message);
+        instance_view_free(&view);
+        return NPH_OK;
+    }
     json_object *current = NULL;
     json_object_object_get_ex(record, "power_state", &current);
     const char *vm_state = member_string(record, "vm_state");

@@ -21,10 +21,13 @@ static time_t now_s(void)
     return (time_t)(nph_clock_monotonic_ns() / 1000000000ull);
 }
 
-/* Driver threads call this: queue the instance for a sync, wake the loop. */
+/* Driver threads call this: queue the instance for a sync, wake the loop;
+ * an event a spawn emits on the spawning thread goes to its build instead. */
 void compute_on_event(void *opaque, nph_driver *drv, const struct nph_driver_event *event)
 {
     nph_compute *c = opaque;
+    if (compute_spawn_event(event))
+        return;
     pthread_mutex_lock(&c->lock);
     if (c->n_events == c->cap_events) {
         size_t cap = c->cap_events ? c->cap_events * 2 : 64;

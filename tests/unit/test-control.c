@@ -236,6 +236,34 @@ static void test_unbootable_format(void)
          "the scheduler names the image type no node has (the driver is never asked)");
 }
 
+/* A guest whose driver cannot say its power state (get_info always fails,
+ * as with vCenter unreachable): the build records the state the spawn
+ * reported on its own thread, and the power-state sync leaves the record
+ * alone rather than take the failure for "no such guest". */
+static void test_blind_driver(void)
+{
+    char uuid[64];
+    char *booted = boot(1, 256, "iso");
+    ok(booted != NULL, "a boot on the driver whose get_info fails");
+    if (!booted)
+        return;
+    snprintf(uuid, sizeof(uuid), "%s", booted);
+    nph_auto_json *record = wait_state(uuid, "active");
+    ok(record != NULL, "it becomes active");
+    is_int(power_state_of(record), 1, "running, as the spawn's own event said");
+    const char *node = NULL;
+    nph_json_get_string(record, "node", false, &node, NULL);
+    like(node, "blind-", "on the blind node");
+    usleep(2500 * 1000); /* two power-state syncs (interval 1 s) */
+    nph_auto_json *later = NULL;
+    nph_error err = NPH_ERROR_INIT;
+    nph_db_instance_get(db, uuid, &later, &err);
+    is_int(power_state_of(later), 1, "the syncs leave its power state");
+    const char *vm_state = NULL;
+    nph_json_get_string(later, "vm_state", false, &vm_state, NULL);
+    is_str(vm_state, "active", "and its vm_state");
+}
+
 static void test_bad_task_state(void)
 {
     char *booted = boot(1, 256, "raw");
@@ -339,6 +367,11 @@ int main(void)
         snprintf(db_url, sizeof(db_url), "sqlite:///%s/nephele.db", test_tmpdir);
     test_write_file("fake.conf", "[driver]\nmodule = fake\n[options]\nnode_count = 2\nvcpus = 4\n"
                                  "memory_mb = 8192\ndisk_gb = 100\nimage_formats = qcow2,raw\n");
+    /* Boots ISO images only; get_info always fails (test_blind_driver). */
+    test_write_file("blind.conf", "[driver]\nmodule = fake\n[options]\nnode_count = 1\n"
+                                  "node_name_prefix = blind\nvcpus = 4\nmemory_mb = 8192\n"
+                                  "disk_gb = 100\nimage_formats = iso\n"
+                                  "failure_rate = get_info:1\n");
     snprintf(text, sizeof(text),
              "[DEFAULT]\nhost = host-a\nreport_interval = 1\n[database]\nconnection = %s\n"
              "[compute]\nplugins_dir = %s\nsync_power_state_interval = 1\n",
@@ -365,6 +398,7 @@ int main(void)
     test_lifecycle();
     test_no_valid_host();
     test_unbootable_format();
+    test_blind_driver();
     test_bad_task_state();
     test_update_with_event();
     nph_bus_close(bus);
